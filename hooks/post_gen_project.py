@@ -1,0 +1,102 @@
+"""Shape the baked project to the chosen options, then verify it.
+
+Deterministic on purpose (no network, git or Docker), so `cruft update` can
+run it again. The functions take the answers and a folder; main() wires them.
+"""
+
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+COMMON = [
+    ".dockerignore",
+    ".gitignore",
+    ".hadolint.yaml",
+    "Dockerfile",
+    "README.md",
+    "app/__init__.py",
+    "healthcheck.py",
+    "nginx.conf",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "scripts/smoke-test.sh",
+    "tests/test_app.py",
+    "uwsgi.ini",
+    "wsgi.py",
+]
+# Files that exist only for one answer: {prompt: {file: answer that keeps it}}.
+OPTIONAL = {
+    "deployment": {"install.sh": "single", "docker-compose.yml": "split"},
+    "ci": {".github": "github", ".gitlab-ci.yml": "gitlab"},
+}
+SCRIPTS = ["install.sh", "scripts/smoke-test.sh"]
+# {% raw %}
+# Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+# {% endraw %}
+
+
+def unwanted(answers):
+    """Paths of options the user did not choose."""
+    return sorted(
+        path
+        for prompt, files in OPTIONAL.items()
+        for path, keep_for in files.items()
+        if answers[prompt] != keep_for
+    )
+
+
+def expected(answers):
+    wanted = [
+        path
+        for prompt, files in OPTIONAL.items()
+        for path, keep_for in files.items()
+        if answers[prompt] == keep_for
+    ]
+    return sorted(COMMON + wanted)
+
+
+def remove(root, paths):
+    for path in paths:
+        target = root / path
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def make_executable(root):
+    for path in SCRIPTS:
+        target = root / path
+        if target.exists():
+            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def problems(root, answers):
+    """What is wrong with the baked tree: missing files, leftover Jinja."""
+    found = [f"missing {path}" for path in expected(answers) if not (root / path).exists()]
+    found += [f"leftover option {path}" for path in unwanted(answers) if (root / path).exists()]
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if UNRENDERED.search(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(f"unrendered template syntax in {path.relative_to(root)}")
+    return found
+
+
+def main():
+    answers = json.loads(r"""{{ cookiecutter | jsonify }}""")
+    root = Path(os.getcwd())
+    remove(root, unwanted(answers))
+    make_executable(root)
+    found = problems(root, answers)
+    if found:
+        print(f"ERROR: the baked project is broken: {'; '.join(found)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

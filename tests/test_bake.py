@@ -1,0 +1,100 @@
+"""Bake every combination of choices; lint and test each with the real tools."""
+
+import re
+import sys
+
+import pytest
+from conftest import run, tool
+
+# Jinja left in a file; GitHub's ${{ }} expressions are meant to stay.
+UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+
+
+def test_bakes_the_chosen_layout(baked):
+    answers, project = baked
+    files = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+    assert {"Dockerfile", "nginx.conf", "uwsgi.ini", "app/__init__.py", "wsgi.py"} <= files
+    assert ("install.sh" in files) == (answers["deployment"] == "single")
+    assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
+    assert (".github/workflows/ci.yml" in files) == (answers["ci"] == "github")
+    assert (".gitlab-ci.yml" in files) == (answers["ci"] == "gitlab")
+
+
+def test_no_unrendered_jinja(baked):
+    _, project = baked
+    leftovers = [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and UNRENDERED.search(path.read_text())
+    ]
+    assert leftovers == []
+
+
+def test_dockerfile_uses_the_chosen_base(baked):
+    answers, project = baked
+    dockerfile = (project / "Dockerfile").read_text()
+    assert f"ARG BASE_IMAGE={answers['base_image']}\n" in dockerfile
+    froms = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
+    assert froms and set(froms) == {"${BASE_IMAGE}"}
+
+
+def test_scripts_are_executable(baked):
+    _, project = baked
+    for script in [*project.glob("*.sh"), *project.glob("scripts/*.sh")]:
+        assert script.stat().st_mode & 0o111, script
+
+
+def test_baked_tests_pass(baked):
+    _, project = baked
+    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+
+
+def test_ruff_clean(baked):
+    _, project = baked
+    ruff = tool("ruff")
+    run(ruff, "check", "--no-cache", ".", cwd=project)
+    run(ruff, "format", "--no-cache", "--check", ".", cwd=project)
+
+
+def test_hadolint_clean(baked):
+    _, project = baked
+    # The baked .hadolint.yaml sets the failure threshold to warning.
+    run(tool("hadolint"), "Dockerfile", cwd=project)
+
+
+def test_shellcheck_clean(baked):
+    _, project = baked
+    scripts = [str(p) for p in [*project.glob("*.sh"), *project.glob("scripts/*.sh")]]
+    assert scripts
+    run(tool("shellcheck"), *scripts)
+
+
+def test_nginx_config_is_valid(baked, tmp_path):
+    _, project = baked
+    # -t parses the whole file, includes and all, and opens what it would use.
+    run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", str(project / "nginx.conf"))
+
+
+def test_compose_file_matches_the_schema(baked):
+    answers, project = baked
+    if answers["deployment"] != "split":
+        assert not (project / "docker-compose.yml").exists()
+        return
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+        str(project / "docker-compose.yml"))
+
+
+SCHEMAS = {
+    "github": ("vendor.github-workflows", ".github/workflows/ci.yml"),
+    "gitlab": ("vendor.gitlab-ci", ".gitlab-ci.yml"),
+}
+
+
+@pytest.mark.parametrize("platform", SCHEMAS)
+def test_ci_file_matches_the_schema(baked, platform):
+    answers, project = baked
+    schema, path = SCHEMAS[platform]
+    if answers["ci"] != platform:
+        assert not (project / path).exists()
+        return
+    run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
