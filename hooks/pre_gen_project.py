@@ -9,21 +9,23 @@ import json
 import re
 import sys
 
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 # Docker: a container name starts with a letter or digit, then [a-zA-Z0-9_.-].
-CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+# Patterns are used with fullmatch: "$" would let a trailing newline through.
 # Docker's reference grammar, without a tag: optional registry host[:port],
 # then lowercase path components separated by "/".
 IMAGE_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-IMAGE_HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?"
-IMAGE_NAME = re.compile(rf"^(?:{IMAGE_HOST}/)?{IMAGE_COMPONENT}(?:/{IMAGE_COMPONENT})*$")
-EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+HOST_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+IMAGE_HOST = rf"{HOST_LABEL}(?:\.{HOST_LABEL})*(?::[0-9]+)?"
+IMAGE_NAME = re.compile(rf"(?:{IMAGE_HOST}/)?{IMAGE_COMPONENT}(?:/{IMAGE_COMPONENT})*")
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Characters that would break a quoted string in the Dockerfile, TOML or shell.
 UNSAFE_TEXT = re.compile(r'["\\$`\x00-\x1f\x7f]')
 
 
 def check_slug(value):
-    if not SLUG.match(value):
+    if not SLUG.fullmatch(value):
         return "use lowercase letters, digits and single dashes, e.g. my-app"
     if len(value) > 63:
         return "use at most 63 characters"
@@ -31,25 +33,26 @@ def check_slug(value):
 
 
 def check_port(value):
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", value) or not 1 <= int(value) <= 65535:
         return "use a whole number from 1 to 65535"
     return None
 
 
 def check_container_name(value):
-    if not CONTAINER_NAME.match(value):
+    if not CONTAINER_NAME.fullmatch(value):
         return "start with a letter or digit, then use letters, digits, '_', '.' or '-'"
     return None
 
 
 def check_image_name(value):
-    if len(value) > 255 or not IMAGE_NAME.match(value):
+    # 240, not Docker's 255: the split deployment appends "-proxy".
+    if len(value) > 240 or not IMAGE_NAME.fullmatch(value):
         return "use lowercase [registry/]path/name without a tag, e.g. my-app or acme/my-app"
     return None
 
 
 def check_email(value):
-    if not EMAIL.match(value):
+    if not EMAIL.fullmatch(value):
         return "use an address like you@example.com"
     return None
 
@@ -67,6 +70,8 @@ def check_name(value):
         return "must not be empty"
     if re.search(r"[\x00-\x1f\x7f]", value):
         return "must be one line"
+    if not any(character.isalnum() for character in value):
+        return "must contain a letter or digit"
     return None
 
 

@@ -19,7 +19,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 def combinations():
     """Every combination of the choice prompts, as extra_context dicts."""
     keys = list(CHOICES)
-    return [dict(zip(keys, values)) for values in itertools.product(*CHOICES.values())]
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*CHOICES.values())]
 
 
 def combination_id(answers):
@@ -34,16 +34,30 @@ def skip_or_fail(reason):
 
 
 def tool(name):
-    """Path of a command-line tool, preferring this interpreter's environment."""
-    path = shutil.which(name, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    """Path of a command-line tool: this interpreter's environment first, then PATH.
+
+    /usr/sbin is searched too: Debian's nginx lives there, outside a user's PATH.
+    """
+    search = [str(Path(sys.executable).parent), os.environ["PATH"], "/usr/sbin"]
+    path = shutil.which(name, path=os.pathsep.join(search))
     if path is None:
         skip_or_fail(f"{name} is not installed (scripts/test.sh installs it)")
     return path
 
 
-def run(*args, cwd=None, check=True, **kwargs):
-    """Run a command; on failure show its output in the assertion."""
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, **kwargs)
+def run(*args, check=True, env=None, **kwargs):
+    """Run a command, capturing its output; with check, fail showing that output.
+
+    env is added to this process's environment rather than replacing it.
+    """
+    result = subprocess.run(
+        [str(arg) for arg in args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kwargs,
+    )
     if check:
         assert result.returncode == 0, (
             f"{' '.join(map(str, args))} exited {result.returncode}\n"
@@ -52,12 +66,15 @@ def run(*args, cwd=None, check=True, **kwargs):
     return result
 
 
+BAKED = pytest.StashKey[set]()
+# Docker variant ("base/deployment") -> None when built, else why it was skipped.
+BUILDS = pytest.StashKey[dict]()
+
+
 def pytest_configure(config):
     config.option.template = str(REPO)
     config.stash[BAKED] = set()
-
-
-BAKED = pytest.StashKey[set]()
+    config.stash[BUILDS] = {}
 
 
 @pytest.fixture(scope="session", params=combinations(), ids=combination_id)
@@ -72,3 +89,14 @@ def baked(request, cookies_session):
 def pytest_terminal_summary(terminalreporter, config):
     baked = len(config.stash[BAKED])
     terminalreporter.write_line(f"baked {baked}/{len(combinations())} combinations")
+    builds = config.stash[BUILDS]
+    if builds:
+        skipped = {}
+        for variant, reason in builds.items():
+            if reason:
+                skipped.setdefault(reason, []).append(variant)
+        built = len(builds) - sum(map(len, skipped.values()))
+        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in skipped.items())
+        terminalreporter.write_line(
+            f"built {built}/{len(builds)} variants (skipped: {why or 'none'})"
+        )

@@ -80,8 +80,12 @@ def test_compose_file_matches_the_schema(baked):
     if answers["deployment"] != "split":
         assert not (project / "docker-compose.yml").exists()
         return
-    run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-        str(project / "docker-compose.yml"))
+    run(
+        tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.compose-spec",
+        str(project / "docker-compose.yml"),
+    )
 
 
 SCHEMAS = {

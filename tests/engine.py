@@ -1,0 +1,116 @@
+"""The Docker engine the tests build and run in, and the base images they need.
+
+Uses the engine that answers. When none does and we are root on Debian (CI),
+scripts/ensure-docker.sh installs docker.io and starts dockerd. Debian bases
+that are missing are made locally by scripts/base-image.sh (debootstrap);
+other bases are only used when the engine already has them or can pull them.
+"""
+
+import json
+import os
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from conftest import run
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+def docker(*args, client="docker", timeout=900, **kwargs):
+    return run(client, *args, timeout=timeout, **kwargs)
+
+
+def engine_problem():
+    """None when an engine answers (starting one if we may), else why not."""
+    if shutil.which("docker") and docker("info", check=False).returncode == 0:
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "no Docker engine answers (docker info failed) and this is not root on Debian"
+    result = run(SCRIPTS / "ensure-docker.sh", check=False)
+    if result.returncode != 0:
+        return f"could not start a Docker engine: {result.stderr.strip()}"
+    return None
+
+
+def base_image_problem(image):
+    """None when the engine has `image` (making Debian ones locally), else why not."""
+    if docker("image", "inspect", image, check=False).returncode == 0:
+        return None
+    repository, _, tag = image.partition(":")
+    if repository == "debian" and tag.endswith("-slim"):
+        result = run(SCRIPTS / "base-image.sh", tag.removesuffix("-slim"), check=False)
+        return None if result.returncode == 0 else f"could not make {image}: {result.stderr}"
+    if docker("pull", "-q", image, check=False, timeout=120).returncode == 0:
+        return None
+    return "not in the engine, and no registry answers to pull it"
+
+
+def buildkit_client():
+    """A docker client that builds with BuildKit here, or None.
+
+    A client with the buildx plugin does; so does a client older than 23.0
+    (BuildKit built in, e.g. Debian 12's /usr/bin/docker) with DOCKER_BUILDKIT=1.
+    """
+    for client in dict.fromkeys(filter(None, [shutil.which("docker"), "/usr/bin/docker"])):
+        if not Path(client).exists():
+            continue
+        if docker("buildx", "version", check=False, client=client).returncode == 0:
+            return client
+        version = docker("version", "--format", "{{.Client.Version}}", check=False, client=client)
+        major = version.stdout.strip().split(".")[0]
+        if version.returncode == 0 and major.isdigit() and int(major) < 23:
+            return client
+    return None
+
+
+def compose_command():
+    """`docker compose` (v2) when present, else `docker-compose` (v1), else None."""
+    if docker("compose", "version", check=False).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url, timeout=60):
+    """GET url, retrying until it answers (a container needs a moment to start).
+
+    Returns (status, headers, body). Any HTTP status counts as an answer.
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with opener.open(url, timeout=5) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def wait_healthy(container, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
+        status = state.get("Health", {}).get("Status")
+        if status == "healthy":
+            return
+        if not state["Running"] or time.monotonic() > deadline:
+            logs = docker("logs", container, check=False)
+            raise AssertionError(
+                f"{container} is {status or state['Status']}\n{logs.stdout}\n{logs.stderr}"
+            )
+        time.sleep(0.5)
