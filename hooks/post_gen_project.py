@@ -31,7 +31,7 @@ COMMON = [
 ]
 # Files that exist only for one answer: {prompt: {file: answer that keeps it}}.
 OPTIONAL = {
-    "deployment": {"install.sh": "single", "docker-compose.yml": "split"},
+    "deployment": {"install.sh": "single", "docker-compose.yml": "split", ".env": "split"},
     "ci": {".github": "github", ".gitlab-ci.yml": "gitlab"},
 }
 SCRIPTS = ["install.sh", "scripts/smoke-test.sh"]

@@ -16,6 +16,7 @@ def test_bakes_the_chosen_layout(baked):
     assert {"Dockerfile", "nginx.conf", "uwsgi.ini", "app/__init__.py", "wsgi.py"} <= files
     assert ("install.sh" in files) == (answers["deployment"] == "single")
     assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
+    assert (".env" in files) == (answers["deployment"] == "split")
     assert (".github/workflows/ci.yml" in files) == (answers["ci"] == "github")
     assert (".gitlab-ci.yml" in files) == (answers["ci"] == "gitlab")
 

@@ -39,20 +39,22 @@ class Variant:
     deployment: str
     project: Path
     name: str  # container name and image name, unique to this variant
-    port: int
+    port: int  # where the tests publish it
+    baked_port: int  # the host_port answer
     images: list[str] = field(default_factory=list)
 
-    def compose(self, *args, check=True):
-        """docker compose (v2) or docker-compose (v1) on this variant's project."""
-        return run(
-            *compose_command(),
-            "--project-name",
-            self.name,
-            *args,
-            check=check,
-            cwd=self.project,
-            env={**LEGACY, "HOST_PORT": str(self.port), "CONTAINER_NAME": self.name},
-        )
+    def compose(self, *args, check=True, as_user=False):
+        """docker compose (v2) or docker-compose (v1) in this variant's project.
+
+        as_user runs it as a user would, with the defaults from the baked .env;
+        otherwise under a project name and a port of the tests' own.
+        """
+        override = [] if as_user else ["--project-name", f"{self.name}-served"]
+        env = LEGACY if as_user else {**LEGACY, "HOST_PORT": str(self.port)}
+        return run(*compose_command(), *override, *args, check=check, cwd=self.project, env=env)
+
+    def proxy_container(self, as_user=False):
+        return self.compose("ps", "--quiet", "proxy", as_user=as_user).stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -75,17 +77,18 @@ def variant(request, engine, cookies_session):
             skip_or_fail(f"{base_image}: {problem}")
         pytest.skip(f"{base_image}: {problem}")
     name = "fdtest-" + f"{base_image}-{deployment}".replace(":", "-").replace(".", "-")
+    baked_port = free_port()
     bake = cookies_session.bake(
         extra_context={
             "project_name": name,
             "base_image": base_image,
             "deployment": deployment,
             "ci": "none",
-            "host_port": str(free_port()),
+            "host_port": str(baked_port),
         }
     )
     assert bake.exit_code == 0, bake.exception
-    built = Variant(base_image, deployment, bake.project_path, name, free_port())
+    built = Variant(base_image, deployment, bake.project_path, name, free_port(), baked_port)
     request.addfinalizer(lambda: remove_images(built.images))
     if deployment == "single":
         docker("build", "--tag", name, str(built.project), env=LEGACY)
@@ -123,8 +126,9 @@ def served(variant):
     else:
         try:
             variant.compose("up", "--detach")
-            wait_healthy(variant.name)
-            yield variant.name
+            proxy = variant.proxy_container()
+            wait_healthy(proxy)
+            yield proxy
         finally:
             variant.compose("down", "--volumes", "--remove-orphans", check=False)
 
@@ -165,13 +169,13 @@ def test_builds_with_buildkit(variant):
             remove_images([tag])
 
 
-def run_install(variant, *args, env):
+def run_install(variant, *args):
     return run(
         "./install.sh",
         *args,
         check=False,
         cwd=variant.project,
-        env={**LEGACY, **env},
+        env=LEGACY,
         stdin=subprocess.DEVNULL,
         timeout=900,
     )
@@ -193,9 +197,9 @@ def test_deployment_lifecycle(variant):
 def check_install_script(variant):
     name = f"{variant.name}-install"
     port = free_port()
-    env = {"CONTAINER_NAME": name, "IMAGE_NAME": name, "HOST_PORT": str(port)}
+    flags = ["--name", name, "--image", name]
     try:
-        first = run_install(variant, env=env)
+        first = run_install(variant, *flags, "--port", str(port))
         assert first.returncode == 0, first.stdout + first.stderr
         assert f"http://localhost:{port}/" in first.stdout
         [first_id] = containers_named(name)
@@ -204,7 +208,7 @@ def check_install_script(variant):
         assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
         docker("exec", name, "sh", "-c", "echo kept > /srv/data/marker")
 
-        again = run_install(variant, env=env)
+        again = run_install(variant, *flags, "--port", str(port))
         assert again.returncode == 0, again.stdout + again.stderr
         [second_id] = containers_named(name)
         assert second_id != first_id, "install.sh should replace the container"
@@ -212,7 +216,7 @@ def check_install_script(variant):
         assert docker("exec", name, "cat", "/srv/data/marker").stdout == "kept\n"
 
         # No terminal on stdin: --uninstall goes ahead without asking.
-        gone = run_install(variant, "--uninstall", env=env)
+        gone = run_install(variant, "--uninstall", *flags)
         assert gone.returncode == 0, gone.stdout + gone.stderr
         assert containers_named(name) == []
         assert docker("image", "inspect", name, check=False).returncode != 0
@@ -223,19 +227,14 @@ def check_install_script(variant):
 
 
 def check_compose_up_and_down(variant):
-    project = Variant(
-        variant.base_image,
-        variant.deployment,
-        variant.project,
-        f"{variant.name}-lifecycle",
-        free_port(),
-    )
-    label = f"label=com.docker.compose.project={project.name}"
+    # As a user: project name (the container_name answer) and port from .env.
+    label = f"label=com.docker.compose.project={variant.name}"
     try:
-        project.compose("up", "--detach")
-        assert http_get(f"http://127.0.0.1:{project.port}/")[0] == 200
+        variant.compose("up", "--detach", as_user=True)
+        wait_healthy(variant.proxy_container(as_user=True))
+        assert http_get(f"http://127.0.0.1:{variant.baked_port}/")[0] == 200
     finally:
-        project.compose("down", "--volumes", "--remove-orphans")
+        variant.compose("down", "--volumes", "--remove-orphans", as_user=True)
     assert docker("ps", "--all", "--quiet", "--filter", label).stdout == ""
     assert docker("network", "ls", "--quiet", "--filter", label).stdout == ""
     assert docker("volume", "ls", "--quiet", "--filter", label).stdout == ""

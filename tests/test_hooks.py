@@ -214,9 +214,18 @@ def test_errors_come_in_prompt_order():
 # --- post_gen_project --------------------------------------------------------
 
 LAYOUTS = {
-    ("single", "github"): ({"install.sh", ".github"}, {"docker-compose.yml", ".gitlab-ci.yml"}),
-    ("split", "gitlab"): ({"docker-compose.yml", ".gitlab-ci.yml"}, {"install.sh", ".github"}),
-    ("split", "none"): ({"docker-compose.yml"}, {"install.sh", ".github", ".gitlab-ci.yml"}),
+    ("single", "github"): (
+        {"install.sh", ".github"},
+        {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
+    ),
+    ("split", "gitlab"): (
+        {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
+        {"install.sh", ".github"},
+    ),
+    ("split", "none"): (
+        {"docker-compose.yml", ".env"},
+        {"install.sh", ".github", ".gitlab-ci.yml"},
+    ),
 }
 # A path the hook checks for, and the file that makes it exist.
 FILES = {".github": ".github/workflows/ci.yml"}
@@ -277,7 +286,7 @@ def test_leftover_option_is_reported(tree, leftover):
 
 
 def test_remove_deletes_files_and_folders(tree):
-    for path in ["docker-compose.yml", ".gitlab-ci.yml"]:
+    for path in ["docker-compose.yml", ".env", ".gitlab-ci.yml"]:
         write(tree, path)
     chosen = answers("split", "none")
     post.remove(tree, post.unwanted(chosen))

@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
 # Build the image and run {{ cookiecutter.project_name }} as a container that comes back after a reboot.
 #
-#   ./install.sh                  build, then start (or replace) the container
-#   ./install.sh --uninstall [-y] remove the container and the image (keeps the data volume)
+#   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
+#       build the image, then start the container, replacing one of the same name
+#   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
+#       remove the container and the image; the data volume is kept
 #
-# Settings, from the environment:
-#   HOST_PORT       port on this machine (default {{ cookiecutter.host_port }})
-#   CONTAINER_NAME  (default {{ cookiecutter.container_name }})
-#   IMAGE_NAME      (default {{ cookiecutter.image_name }})
+# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
+# --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
-HOST_PORT=${HOST_PORT:-{{ cookiecutter.host_port }}}
-CONTAINER_NAME=${CONTAINER_NAME:-{{ cookiecutter.container_name }}}
-IMAGE_NAME=${IMAGE_NAME:-{{ cookiecutter.image_name }}}
-# Files the app keeps (DATA_DIR) live in a named volume, so replacing the
-# container never loses them.
-DATA_VOLUME="$CONTAINER_NAME-data"
+port={{ cookiecutter.host_port }}
+name={{ cookiecutter.container_name }}
+image={{ cookiecutter.image_name }}
 
 die() {
     echo "install.sh: $*" >&2
@@ -41,53 +38,60 @@ confirm() {
 }
 
 remove_container() {
-    if docker container inspect "$CONTAINER_NAME" >/dev/null 2>&1; then
-        docker stop "$CONTAINER_NAME" >/dev/null
-        docker rm "$CONTAINER_NAME" >/dev/null
+    if docker container inspect "$name" >/dev/null 2>&1; then
+        docker stop "$name" >/dev/null
+        docker rm "$name" >/dev/null
     fi
 }
 
 install() {
-    docker build --tag "$IMAGE_NAME" .
+    docker build --tag "$image" .
     # The new image is ready: only now replace the old container, so a
     # failed build leaves the running service alone.
     remove_container
+    # Files the app keeps (FLASK_DATA_DIR) live in a named volume, which
+    # outlives the container: re-installing never loses them.
     docker run --detach \
-        --name "$CONTAINER_NAME" \
+        --name "$name" \
         --restart unless-stopped \
-        --publish "$HOST_PORT:{{ cookiecutter._container_port }}" \
-        --volume "$DATA_VOLUME:/srv/data" \
-        "$IMAGE_NAME" >/dev/null
-    echo "$CONTAINER_NAME is serving at http://localhost:$HOST_PORT/"
+        --publish "$port:{{ cookiecutter._container_port }}" \
+        --volume "$name-data:/srv/data" \
+        "$image" >/dev/null
+    echo "$name is serving at http://localhost:$port/"
 }
 
 uninstall() {
-    local yes=$1
-    if [ "$yes" != yes ] && ! confirm "Remove container $CONTAINER_NAME and image $IMAGE_NAME?"; then
+    if [ "$1" != yes ] && ! confirm "Remove container $name and image $image?"; then
         die "nothing removed"
     fi
     remove_container
-    if docker image inspect "$IMAGE_NAME" >/dev/null 2>&1; then
-        docker rmi "$IMAGE_NAME" >/dev/null
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        docker rmi "$image" >/dev/null
     fi
-    echo "Removed $CONTAINER_NAME and $IMAGE_NAME; data volume $DATA_VOLUME is kept" \
-        "(docker volume rm $DATA_VOLUME deletes it)."
+    echo "Removed $name and $image; the data volume is kept (docker volume rm $name-data deletes it)."
 }
 
 main() {
+    local action=install yes=no
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --port) port=${2:?--port needs a value} && shift ;;
+            --name) name=${2:?--name needs a value} && shift ;;
+            --image) image=${2:?--image needs a value} && shift ;;
+            --uninstall) action=uninstall ;;
+            -y | --yes) yes=yes ;;
+            -h | --help) usage && exit 0 ;;
+            *) usage >&2 && exit 2 ;;
+        esac
+        shift
+    done
     cd "$(dirname "$0")"
-    case "${1:-}" in
-        "") check_docker && install ;;
-        --uninstall)
-            case "${2:-}" in
-                "") check_docker && uninstall no ;;
-                -y | --yes) check_docker && uninstall yes ;;
-                *) usage >&2 && exit 2 ;;
-            esac
-            ;;
-        -h | --help) usage ;;
-        *) usage >&2 && exit 2 ;;
-    esac
+    check_docker
+    if [ "$action" = install ]; then
+        install
+    else
+        uninstall "$yes"
+    fi
 }
 
 main "$@"
