@@ -19,11 +19,13 @@ COMMON = [
     "Dockerfile",
     "README.md",
     "app/__init__.py",
+    "docker-entrypoint.sh",
     "healthcheck.py",
-    "nginx.conf",
+    "nginx.conf.template",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
+    "scripts/publish.sh",
     "scripts/smoke-test.sh",
     "tests/test_app.py",
     "uwsgi.ini",
@@ -31,10 +33,21 @@ COMMON = [
 ]
 # Files that exist only for one answer: {prompt: {file: answer that keeps it}}.
 OPTIONAL = {
-    "deployment": {"install.sh": "single", "docker-compose.yml": "split", ".env": "split"},
+    "deployment": {
+        "install.sh": "single",
+        "supervise.sh": "single",
+        "docker-compose.yml": "split",
+        ".env": "split",
+    },
     "ci": {".github": "github", ".gitlab-ci.yml": "gitlab"},
 }
-SCRIPTS = ["install.sh", "scripts/smoke-test.sh"]
+SCRIPTS = [
+    "docker-entrypoint.sh",
+    "install.sh",
+    "supervise.sh",
+    "scripts/publish.sh",
+    "scripts/smoke-test.sh",
+]
 # {% raw %}
 # Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")

@@ -11,14 +11,17 @@ venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
 
-# nginx -t checks every baked nginx.conf with a real nginx.
-if ! PATH="$PATH:/usr/sbin" command -v nginx >/dev/null; then
+# From Debian: nginx (nginx -t on every baked config) and wrk (the load test).
+missing=()
+PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends nginx >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "nginx is not installed: install it (e.g. apt-get install nginx) for the nginx -t tests." >&2
+        echo "Not installed: ${missing[*]} (e.g. apt-get install ${missing[*]}); their tests fail." >&2
     fi
 fi
 

@@ -14,6 +14,8 @@ REPO = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
 CHOICES = {key: value for key, value in CONTEXT.items() if isinstance(value, list)}
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The Docker fixtures (engine, variant, served, fresh).
+pytest_plugins = ["deployments"]
 
 
 def combinations():

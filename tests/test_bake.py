@@ -1,6 +1,7 @@
 """Bake every combination of choices; lint and test each with the real tools."""
 
 import re
+import string
 import sys
 
 import pytest
@@ -13,7 +14,7 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 def test_bakes_the_chosen_layout(baked):
     answers, project = baked
     files = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
-    assert {"Dockerfile", "nginx.conf", "uwsgi.ini", "app/__init__.py", "wsgi.py"} <= files
+    assert {"Dockerfile", "nginx.conf.template", "uwsgi.ini", "app/__init__.py", "wsgi.py"} <= files
     assert ("install.sh" in files) == (answers["deployment"] == "single")
     assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
     assert (".env" in files) == (answers["deployment"] == "split")
@@ -72,8 +73,17 @@ def test_shellcheck_clean(baked):
 
 def test_nginx_config_is_valid(baked, tmp_path):
     _, project = baked
+    # docker-entrypoint.sh fills the template's ${NGINX_*} from the environment,
+    # whose defaults the Dockerfile sets: all three must name the same settings.
+    template = (project / "nginx.conf.template").read_text()
+    entrypoint = (project / "docker-entrypoint.sh").read_text()
+    defaults = dict(re.findall(r"\b(NGINX_\w+)=(\S+)", (project / "Dockerfile").read_text()))
+    placeholders = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
+    assert placeholders == set(defaults) == set(re.findall(r"\$\{(NGINX_\w+)\}", entrypoint))
+    config = tmp_path / "nginx.conf"
+    config.write_text(string.Template(template).safe_substitute(defaults))
     # -t parses the whole file, includes and all, and opens what it would use.
-    run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", str(project / "nginx.conf"))
+    run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", config)
 
 
 def test_compose_file_matches_the_schema(baked):

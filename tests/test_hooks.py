@@ -215,16 +215,16 @@ def test_errors_come_in_prompt_order():
 
 LAYOUTS = {
     ("single", "github"): (
-        {"install.sh", ".github"},
+        {"install.sh", "supervise.sh", ".github"},
         {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
     ),
     ("split", "gitlab"): (
         {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
-        {"install.sh", ".github"},
+        {"install.sh", "supervise.sh", ".github"},
     ),
     ("split", "none"): (
         {"docker-compose.yml", ".env"},
-        {"install.sh", ".github", ".gitlab-ci.yml"},
+        {"install.sh", "supervise.sh", ".github", ".gitlab-ci.yml"},
     ),
 }
 # A path the hook checks for, and the file that makes it exist.
@@ -263,9 +263,12 @@ def test_clean_tree_has_no_problems(tree):
 
 
 def test_missing_file_is_reported(tree):
-    (tree / "nginx.conf").unlink()
+    (tree / "nginx.conf.template").unlink()
     (tree / "app" / "__init__.py").unlink()
-    assert post.problems(tree, answers()) == ["missing app/__init__.py", "missing nginx.conf"]
+    assert post.problems(tree, answers()) == [
+        "missing app/__init__.py",
+        "missing nginx.conf.template",
+    ]
 
 
 @pytest.mark.parametrize("leftover", ["{{ x }}", "{% if x %}", "{# note #}", "a{{b}}"])

@@ -6,7 +6,8 @@
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the image; the data volume is kept
 #
-# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
+# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}. Settings such as
+# NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
@@ -20,7 +21,7 @@ die() {
 }
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
 }
 
 check_docker() {
@@ -45,17 +46,28 @@ remove_container() {
 }
 
 install() {
+    # Settings set in this shell reach the container; unset ones keep the
+    # image's defaults (see README.md).
+    local settings=() variable
+    for variable in UWSGI_PROCESSES UWSGI_LISTEN NGINX_WORKER_PROCESSES NGINX_MAX_BODY_SIZE \
+        NGINX_ACCESS_LOG; do
+        if [ -n "${!variable+set}" ]; then
+            settings+=(--env "$variable")
+        fi
+    done
     docker build --tag "$image" .
     # The new image is ready: only now replace the old container, so a
     # failed build leaves the running service alone.
     remove_container
-    # Files the app keeps (FLASK_DATA_DIR) live in a named volume, which
-    # outlives the container: re-installing never loses them.
+    # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
+    # named volume, which outlives the container: re-installing never loses them.
     docker run --detach \
         --name "$name" \
         --restart unless-stopped \
         --publish "$port:{{ cookiecutter._container_port }}" \
+        --read-only --tmpfs /tmp \
         --volume "$name-data:/srv/data" \
+        "${settings[@]}" \
         "$image" >/dev/null
     echo "$name is serving at http://localhost:$port/"
 }

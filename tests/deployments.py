@@ -1,0 +1,162 @@
+"""Docker fixtures: each (base image, deployment) variant baked, built once, and run.
+
+Loaded as a pytest plugin by conftest.py. Every container, network, volume and
+tagged image made here is removed again, also when a test fails.
+"""
+
+import itertools
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import BUILDS, CHOICES, CONTEXT, run, skip_or_fail
+from engine import (
+    base_image_problem,
+    compose_command,
+    docker,
+    engine_problem,
+    free_port,
+    wait_healthy,
+)
+
+VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
+LEGACY = {"DOCKER_BUILDKIT": "0"}
+CONTAINER_PORT = CONTEXT["_container_port"]
+
+
+def variant_id(variant):
+    return f"base_image:{variant[0]}-deployment:{variant[1]}"
+
+
+@dataclass
+class Variant:
+    """A baked and built variant. name is its slug, container and image name."""
+
+    base_image: str
+    deployment: str
+    project: Path
+    name: str
+    baked_port: int  # the host_port answer
+    images: list[str] = field(default_factory=list)
+
+    @property
+    def split(self):
+        return self.deployment == "split"
+
+    def compose(self, *args, project=None, env=None, check=True):
+        """docker compose (v2) or docker-compose (v1) in the baked project.
+
+        Without a project name it runs as a user would, with the baked .env.
+        """
+        names = ["--project-name", project] if project else []
+        return run(
+            *compose_command(), *names, *args,
+            check=check, cwd=self.project, env={**LEGACY, **(env or {})},
+        )  # fmt: skip
+
+
+@dataclass
+class Running:
+    """A deployment that answers on 127.0.0.1:port. In the one-container
+    deployment proxy and app are the same container."""
+
+    port: int
+    proxy: str
+    app: str
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def deployment(variant, name, env=None):
+    """Run a private copy of the variant under `name`, as its users would:
+    read-only with a /tmp tmpfs, and a restart policy."""
+    env = env or {}
+    port = free_port()
+    if not variant.split:
+        settings = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+        try:
+            docker(
+                "run", "--detach", "--name", name, "--restart", "on-failure",
+                "--read-only", "--tmpfs", "/tmp", *settings,
+                "--publish", f"127.0.0.1:{port}:{CONTAINER_PORT}", variant.name,
+            )  # fmt: skip
+            wait_healthy(name)
+            yield Running(port, name, name)
+        finally:
+            docker("rm", "--force", "--volumes", name, check=False)
+    else:
+        env = {**env, "HOST_PORT": str(port)}
+        try:
+            variant.compose("up", "--detach", project=name, env=env)
+            proxy = variant.compose("ps", "--quiet", "proxy", project=name).stdout.strip()
+            app = variant.compose("ps", "--quiet", "app", project=name).stdout.strip()
+            wait_healthy(proxy)
+            yield Running(port, proxy, app)
+        finally:
+            variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
+
+
+def remove_images(images):
+    if images:
+        docker("rmi", "--force", *images, check=False)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    problem = engine_problem()
+    if problem:
+        skip_or_fail(problem)
+
+
+@pytest.fixture(scope="session", params=VARIANTS, ids=variant_id)
+def variant(request, engine, cookies_session):
+    """The baked project of one variant, built with the legacy builder."""
+    base_image, deployment = request.param
+    results = request.config.stash[BUILDS]
+    label = f"{base_image}/{deployment}"
+    problem = base_image_problem(base_image)
+    results[label] = problem or "the build failed"
+    if problem:
+        if base_image.startswith("debian:"):
+            skip_or_fail(f"{base_image}: {problem}")
+        pytest.skip(f"{base_image}: {problem}")
+    name = "fdtest-" + f"{base_image}-{deployment}".replace(":", "-").replace(".", "-")
+    baked_port = free_port()
+    bake = cookies_session.bake(
+        extra_context={
+            "project_name": name,
+            "base_image": base_image,
+            "deployment": deployment,
+            "ci": "none",
+            "host_port": str(baked_port),
+        }
+    )
+    assert bake.exit_code == 0, bake.exception
+    built = Variant(base_image, deployment, bake.project_path, name, baked_port)
+    request.addfinalizer(lambda: remove_images(built.images))
+    if built.split:
+        built.images = [f"{name}-app", f"{name}-proxy"]
+        built.compose("build")
+    else:
+        built.images = [name]
+        docker("build", "--tag", name, built.project, env=LEGACY)
+    results[label] = None
+    return built
+
+
+@pytest.fixture(scope="session")
+def served(variant):
+    """The variant running for the whole session, for tests that only look."""
+    with deployment(variant, f"{variant.name}-served") as running:
+        yield running
+
+
+@pytest.fixture
+def fresh(variant, request):
+    """A deployment of the variant of this test's own, for tests that break it."""
+    with deployment(variant, f"{variant.name}-{request.node.originalname[5:]}"[:60]) as running:
+        yield running

@@ -1,0 +1,440 @@
+"""CI files: the baked projects' (GitHub Actions, GitLab CI) and the template's own.
+
+Each CI file is read as YAML and must hold the steps the project promises. The
+steps that need no Docker engine are run here as CI runs them: the lint and
+test commands on a baked copy, scripts/smoke-test.sh against a local HTTP
+server, and the publish commands with `docker` replaced by a recorder. (The
+schemas are checked for every combination in test_bake.py.)
+"""
+
+import glob
+import http.server
+import itertools
+import os
+import re
+import shutil
+import sys
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import conftest
+import pytest
+import yaml
+from conftest import CHOICES, CONTEXT, REPO, run, tool
+
+PLATFORMS = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
+DEPLOYMENTS = CHOICES["deployment"]
+LINT_AND_TEST = [
+    "pip install -r requirements-dev.txt",
+    "ruff check .",
+    "ruff format --check .",
+    "pytest",
+    "hadolint Dockerfile",
+    "shellcheck ./*.sh scripts/*.sh",
+]
+SHA = "0123456789abcdef0123456789abcdef01234567"
+REGISTRY = "localhost:5000"  # never contacted: docker is a recorder here
+
+
+@pytest.fixture(
+    scope="module",
+    params=list(itertools.product(PLATFORMS, DEPLOYMENTS)),
+    ids=lambda param: f"ci:{param[0]}-deployment:{param[1]}",
+)
+def ci_project(request, cookies_session):
+    """(platform, deployment, project folder, parsed CI file)."""
+    platform, deployment = request.param
+    result = cookies_session.bake(extra_context={"ci": platform, "deployment": deployment})
+    assert result.exit_code == 0, result.exception
+    project = result.project_path
+    config = yaml.safe_load((project / PLATFORMS[platform]).read_text())
+    return platform, deployment, project, config
+
+
+def github_job(config, name):
+    return config["jobs"][name]
+
+
+def gitlab_job(config, name):
+    """A GitLab job with `extends` merged in (one level, as the template uses)."""
+    job = dict(config[name])
+    parent = job.pop("extends", None)
+    return {**config[parent], **job} if parent else job
+
+
+def commands(platform, config, job):
+    """The shell commands of a job, in order: GitHub's run steps, GitLab's script."""
+    if platform == "github":
+        return [step["run"] for step in github_job(config, job)["steps"] if "run" in step]
+    return list(gitlab_job(config, job)["script"])
+
+
+def ci_env(*first, **extra):
+    """The environment CI steps run in here: `first` folders, then this
+    interpreter's (where pip installed the tools), then PATH."""
+    path = [*map(str, first), str(Path(sys.executable).parent), os.environ["PATH"]]
+    return {"PATH": os.pathsep.join(path), **extra}
+
+
+def shell(platform):
+    # GitHub runs `run` with bash -e; GitLab's python and docker images with sh.
+    return ["bash", "-e", "-o", "pipefail", "-c"] if platform == "github" else ["sh", "-e", "-c"]
+
+
+# The baked CI files: what they hold.
+
+
+def test_lint_and_test_job_runs_linters_and_tests(ci_project):
+    platform, _, _, config = ci_project
+    assert commands(platform, config, "lint-and-test") == LINT_AND_TEST
+
+
+def test_shellcheck_step_covers_every_script(ci_project):
+    platform, _, project, config = ci_project
+    step = next(
+        c for c in commands(platform, config, "lint-and-test") if c.startswith("shellcheck")
+    )
+    checked = {
+        os.path.normpath(path)
+        for pattern in step.split()[1:]
+        for path in glob.glob(pattern, root_dir=project)
+    }
+    scripts = {str(p.relative_to(project)) for p in project.rglob("*.sh")}
+    assert scripts and checked == scripts
+
+
+def test_docker_job_builds_starts_and_smoke_tests(ci_project):
+    platform, deployment, project, config = ci_project
+    script = commands(platform, config, "docker")
+    if platform == "github":
+        job = github_job(config, "docker")
+        assert job["needs"] == "lint-and-test"
+        cleanup = [step["run"] for step in job["steps"] if step.get("if") == "always()"]
+        smoke = "scripts/smoke-test.sh"
+    else:
+        job = gitlab_job(config, "docker")
+        stages = config["stages"]
+        assert stages.index(job["stage"]) > stages.index(config["lint-and-test"]["stage"])
+        cleanup = job["after_script"]
+        # Published ports are on the docker-in-docker service.
+        smoke = f"scripts/smoke-test.sh http://docker:{CONTEXT['host_port']}"
+    if deployment == "single":
+        start, stop = "./install.sh", "./install.sh --uninstall --yes"
+        install = (project / "install.sh").read_text()
+        assert "docker build" in install and "docker run" in install
+    else:
+        start, stop = "docker compose up --detach --build --wait", "docker compose down --volumes"
+    assert script[script.index(smoke) - 1] == start
+    assert stop in cleanup
+
+
+def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
+    platform, _, _, config = ci_project
+    if platform == "github":
+        # `on` is YAML 1.1's true.
+        triggers = config.get("on", config.get(True))
+        assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
+        assert "pull_request" in triggers
+        job = github_job(config, "publish")
+        assert job["needs"] == "docker"
+        assert job["if"] == "github.event_name == 'push' && vars.REGISTRY != ''"
+        assert job["permissions"] == {"contents": "read", "packages": "write"}
+        assert job["env"] == {"REGISTRY": "${{ vars.REGISTRY }}"}
+    else:
+        job = gitlab_job(config, "publish")
+        assert config["stages"][-2:] == ["docker", "publish"] and job["stage"] == "publish"
+        assert [rule["if"] for rule in job["rules"]] == [
+            '$CI_REGISTRY_IMAGE && $CI_COMMIT_BRANCH == "main"',
+            "$CI_REGISTRY_IMAGE && $CI_COMMIT_TAG =~ /^v/",
+        ]
+    script = commands(platform, config, "publish")
+    assert "docker login" in script[-2] and "--password-stdin" in script[-2]
+    assert script[-1].startswith("scripts/publish.sh ")
+
+
+def test_jobs_have_timeouts_pinned_actions_and_least_privilege(ci_project):
+    platform, _, _, config = ci_project
+    if platform == "gitlab":
+        jobs = {
+            name: gitlab_job(config, name)
+            for name, job in config.items()
+            if isinstance(job, dict) and not name.startswith(".")
+        }
+        assert set(jobs) == {"lint-and-test", "docker", "publish"}
+        for name, job in jobs.items():
+            assert re.fullmatch(r"\d+ minutes", job["timeout"]), name
+        return
+    assert set(config["jobs"]) == {"lint-and-test", "docker", "publish"}
+    # Read-only for all; only publish may write, and only packages.
+    assert config["permissions"] == {"contents": "read"}
+    for name, job in config["jobs"].items():
+        assert 0 < job["timeout-minutes"] <= 30, name
+        assert name == "publish" or "permissions" not in job, name
+        for step in job["steps"]:
+            # Actions pinned by major version; no ${{ }} spliced into a shell.
+            if "uses" in step:
+                assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step
+            if "run" in step:
+                assert "${{" not in step["run"], step
+
+
+def all_commands(platform, config):
+    """Every shell command of a CI file, GitLab's before_ and after_scripts too."""
+    if platform == "github":
+        return [s["run"] for job in config["jobs"].values() for s in job["steps"] if "run" in s]
+    return [
+        command
+        for job in config.values()
+        if isinstance(job, dict)
+        for part in ("before_script", "script", "after_script")
+        for command in job.get(part, [])
+    ]
+
+
+def test_ci_commands_pass_shellcheck(ci_project, tmp_path):
+    platform, _, _, config = ci_project
+    dialect = "bash" if platform == "github" else "sh"
+    script = tmp_path / "commands"
+    script.write_text("\n".join(all_commands(platform, config)) + "\n")
+    run(tool("shellcheck"), "--shell", dialect, script)
+
+
+# The baked CI steps, run.
+
+
+def test_lint_and_test_steps_pass(ci_project, tmp_path):
+    """Each lint-and-test command, as written in the CI file, in a baked copy."""
+    platform, _, project, config = ci_project
+    copy = shutil.copytree(project, tmp_path / "project")
+    # pip may only confirm that this environment already has the pinned tools:
+    # no index, and --dry-run so that nothing here is ever changed.
+    env = ci_env(PIP_NO_INDEX="1", PIP_DRY_RUN="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
+    for command in commands(platform, config, "lint-and-test"):
+        result = run(*shell(platform), command, cwd=copy, env=env)
+        assert "Would install" not in result.stdout, (command, result.stdout)
+
+
+class FakeNginx(http.server.BaseHTTPRequestHandler):
+    """Answers like the deployment would; the class attributes set how."""
+
+    server_name = "nginx"
+    statuses = {}  # path -> the statuses to answer in turn, the last one for good; else 200
+
+    def version_string(self):
+        return self.server_name
+
+    def do_GET(self):  # noqa: N802 (the name http.server calls)
+        queue = self.statuses.get(self.path, [200])
+        self.send_response(queue.pop(0) if len(queue) > 1 else queue[0])
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def fake_nginx():
+    """Start a local server; yields a function (server_name, statuses) -> port."""
+    servers = []
+
+    def start(server_name="nginx", statuses=None):
+        handler = type("Handler", (FakeNginx,), {"server_name": server_name})
+        handler.statuses = statuses or {}
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def github_single(cookies_session):
+    result = cookies_session.bake(extra_context={"ci": "github", "deployment": "single"})
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def smoke_test(project, port):
+    """The docker job's smoke step as the GitHub workflow writes it."""
+    tool("curl")  # what the script asks with; a clear failure when it is missing
+    config = yaml.safe_load((project / PLATFORMS["github"]).read_text())
+    step = next(c for c in commands("github", config, "docker") if "smoke-test" in c)
+    no_proxy = {"NO_PROXY": "*", "no_proxy": "*"}
+    return run(
+        *shell("github"),
+        step,
+        cwd=project,
+        check=False,
+        env=ci_env(HOST_PORT=str(port), **no_proxy),
+    )
+
+
+def test_smoke_test_passes_when_nginx_answers_200(github_single, fake_nginx):
+    # The first answers are errors, as while the app starts: they are retried.
+    port = fake_nginx(statuses={"/health": [502, 503, 200]})
+    result = smoke_test(github_single, port)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["200 /health (server: nginx)", "200 / (server: nginx)"]
+
+
+def test_smoke_test_fails_when_not_served_by_nginx(github_single, fake_nginx):
+    result = smoke_test(github_single, fake_nginx(server_name="Werkzeug/3.1"))
+    assert result.returncode != 0
+    assert "/health was not answered by nginx" in result.stderr
+
+
+def test_smoke_test_fails_on_an_answer_other_than_200(github_single, fake_nginx):
+    result = smoke_test(github_single, fake_nginx(statuses={"/": [301]}))
+    assert result.returncode != 0
+    assert "/ answered 301, not 200" in result.stderr
+
+
+# The publish step: which images and tags it pushes.
+
+FAKE_DOCKER = """#!/bin/sh
+# Records each call; `docker login --password-stdin` also records its stdin.
+echo "$*" >>"$DOCKER_CALLS"
+case "$*" in *--password-stdin*) echo "password: $(cat)" >>"$DOCKER_CALLS" ;; esac
+"""
+
+
+@pytest.fixture
+def fake_docker(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(FAKE_DOCKER)
+    (bin_dir / "docker").chmod(0o755)
+    calls = tmp_path / "docker-calls"
+    calls.touch()
+    return bin_dir, calls
+
+
+def platform_env(platform, ref):
+    """What GitHub Actions or GitLab CI would set for a push of `ref`."""
+    if platform == "github":
+        return {
+            "REGISTRY": REGISTRY,  # from vars.REGISTRY
+            "REGISTRY_USER": "octocat",
+            "REGISTRY_PASSWORD": "s3cret",
+            "GITHUB_REPOSITORY": "Acme/Shop",
+            "GITHUB_REF_NAME": ref,
+            "GITHUB_SHA": SHA,
+        }
+    return {
+        "CI_REGISTRY": REGISTRY,
+        "CI_REGISTRY_IMAGE": f"{REGISTRY}/acme/shop",
+        "CI_REGISTRY_USER": "gitlab-ci-token",
+        "CI_REGISTRY_PASSWORD": "s3cret",
+        "CI_COMMIT_REF_NAME": ref,
+        "CI_COMMIT_SHA": SHA,
+    }
+
+
+@pytest.mark.parametrize(
+    ("ref", "tags"),
+    [
+        ("main", ["sha-0123456789ab", "latest"]),
+        ("v1.2.3", ["sha-0123456789ab", "1.2.3"]),
+        ("feature-x", ["sha-0123456789ab"]),
+    ],
+)
+def test_publish_steps_push_the_tested_tags(ci_project, fake_docker, ref, tags):
+    platform, deployment, project, config = ci_project
+    bin_dir, calls = fake_docker
+    env = ci_env(bin_dir, DOCKER_CALLS=str(calls), **platform_env(platform, ref))
+    for command in commands(platform, config, "publish"):
+        run(*shell(platform), command, cwd=project, env=env)
+
+    user = env.get("REGISTRY_USER") or env["CI_REGISTRY_USER"]
+    repository = f"{REGISTRY}/acme/shop"
+    images = (
+        [(repository, [])]
+        if deployment == "single"
+        else [(f"{repository}-{target}", ["--target", target]) for target in ("app", "proxy")]
+    )
+    expected = [f"login --username {user} --password-stdin {REGISTRY}", "password: s3cret"]
+    for image, target in images:
+        names = [f"--tag {image}:{tag}" for tag in tags]
+        label = f"--label org.opencontainers.image.revision={SHA}"
+        expected.append(" ".join(["build", *target, label, *names, "."]))
+        expected += [f"push {image}:{tag}" for tag in tags]
+    assert calls.read_text().splitlines() == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ref", "main", "--sha", "abc"], "--sha 'abc': use the commit's hash"),
+        (["--ref", "v1.2+build", "--sha", SHA], "'1.2+build' is not a valid image tag"),
+        (["--ref", "main"], "scripts/publish.sh --image IMAGE --ref REF --sha SHA"),
+    ],
+)
+def test_publish_refuses_bad_arguments_before_building(github_single, fake_docker, args, message):
+    bin_dir, calls = fake_docker
+    env = ci_env(bin_dir, DOCKER_CALLS=str(calls))
+    result = run(
+        github_single / "scripts/publish.sh", "--image", "acme/shop", *args, check=False, env=env
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert calls.read_text() == ""
+
+
+# The template's own CI.
+
+WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
+
+
+def test_template_workflow_matches_the_schema():
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", WORKFLOW)
+
+
+def summary(builds):
+    """The lines conftest's terminal summary writes for these Docker builds."""
+    lines = []
+    stash = pytest.Stash()
+    stash[conftest.BAKED], stash[conftest.BUILDS] = set(), builds
+    reporter = SimpleNamespace(write_line=lines.append)
+    conftest.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))
+    return lines
+
+
+def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
+    config = yaml.safe_load(WORKFLOW.read_text())
+    assert config["permissions"] == {"contents": "read"}
+    assert config["defaults"]["run"]["shell"] == "bash"  # -eo pipefail: tee keeps the status
+    (job,) = config["jobs"].values()
+    assert job["runs-on"].startswith("ubuntu-") and 0 < job["timeout-minutes"] <= 90
+    assert len(job["strategy"]["matrix"]["python"]) >= 2
+    for step in job["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step
+        if "run" in step:
+            assert "${{" not in step["run"], step
+    runs = [step["run"].strip() for step in job["steps"] if "run" in step]
+    script = tmp_path / "commands"
+    script.write_text("\n".join(runs) + "\n")
+    run(tool("shellcheck"), "--shell", "bash", script)
+    test_step = next(step for step in runs if step.startswith("scripts/test.sh"))
+    assert test_step.split("|")[0].strip() == "scripts/test.sh"
+    # A registry answers there: the next step fails the job when a variant was skipped,
+    # reading the summary line that conftest writes.
+    check = runs[runs.index(test_step) + 1]
+    pattern = re.search(r"grep -E '(.+)' ", check).group(1)
+    all_built = summary({"debian:trixie-slim/single": None, "ubuntu:24.04/split": None})
+    one_skipped = summary({"debian:trixie-slim/single": None, "ubuntu:24.04/split": "no registry"})
+    assert [line for line in all_built if re.search(pattern, line)] == [all_built[-1]]
+    assert not [line for line in one_skipped if re.search(pattern, line)]
+
+
+def test_local_ci_runs_the_same_command():
+    lines = (REPO / ".ci" / "run").read_text().splitlines()
+    code = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    assert code[-1].split()[-1] == "scripts/test.sh"

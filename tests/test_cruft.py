@@ -1,0 +1,169 @@
+"""Baked projects stay updatable: cruft create/check/update, and cookiecutter --replay.
+
+Everything runs on a git copy of this template in tmp_path (the working tree's
+files, so uncommitted changes are tested too), with a private HOME and
+cookiecutter config: the user's home and this repository are never touched.
+"""
+
+import ast
+import json
+import re
+import shutil
+import sys
+
+import pytest
+from conftest import REPO, run, tool
+
+# What the hooks may import: nothing that reaches the network, runs git or
+# anything else (subprocess), or brings randomness or the clock (random, uuid,
+# time, datetime). cruft update renders the old and the new template again and
+# applies the difference; a hook that varied would put noise into every update.
+DETERMINISTIC_IMPORTS = {"json", "os", "pathlib", "re", "shutil", "stat", "sys"}
+UPDATE_LINE = "Updated by the template for {{ cookiecutter.project_name }}."
+
+
+@pytest.fixture
+def isolated(tmp_path):
+    """Environment with a private HOME, git identity and cookiecutter config."""
+    home = tmp_path / "home"
+    home.mkdir()
+    config = tmp_path / "cookiecutter.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {json.dumps(str(tmp_path / 'cookiecutters'))}\n"
+        f"replay_dir: {json.dumps(str(tmp_path / 'replay'))}\n"
+    )
+    return {
+        "HOME": str(home),
+        "COOKIECUTTER_CONFIG": str(config),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+
+
+def git(*args, cwd, env):
+    return run("git", *args, cwd=cwd, env=env).stdout.strip()
+
+
+def commit_all(folder, message, env):
+    git("add", "--all", cwd=folder, env=env)
+    git("commit", "--quiet", "--message", message, cwd=folder, env=env)
+    return git("rev-parse", "HEAD", cwd=folder, env=env)
+
+
+@pytest.fixture
+def template(tmp_path, isolated):
+    """A git repository holding this template's files, as a user would clone it."""
+    copy = tmp_path / "flask-docker"
+    listed = run("git", "ls-files", "-z", "-co", "--exclude-standard", cwd=REPO).stdout
+    # Tracked files deleted in the working tree are listed too: skip them.
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    git("init", "--quiet", "--initial-branch", "main", cwd=copy, env=isolated)
+    commit_all(copy, "template", isolated)
+    return copy
+
+
+def only_child(folder):
+    (child,) = folder.iterdir()
+    return child
+
+
+def test_cruft_create_check_and_update(tmp_path, template, isolated):
+    cruft = tool("cruft")
+    out = tmp_path / "out"
+    run(cruft, "create", "--no-input", "--output-dir", out, template, env=isolated)
+    project = only_child(out)
+    recorded = json.loads((project / ".cruft.json").read_text())
+    assert recorded["template"] == str(template)
+    assert recorded["commit"] == git("rev-parse", "HEAD", cwd=template, env=isolated)
+    assert run(cruft, "check", cwd=project, env=isolated).returncode == 0
+    # cruft update wants a git repository with nothing uncommitted.
+    git("init", "--quiet", "--initial-branch", "main", cwd=project, env=isolated)
+    commit_all(project, "baked", isolated)
+
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(f"{readme.read_text()}\n{UPDATE_LINE}\n")
+    new_commit = commit_all(template, "a template change", isolated)
+    stale = run(cruft, "check", cwd=project, env=isolated, check=False)
+    assert stale.returncode != 0 and "out of date" in stale.stdout + stale.stderr
+
+    run(cruft, "update", "--skip-apply-ask", cwd=project, env=isolated)
+    # Applied cleanly, and nothing but the change: the hooks are deterministic.
+    changed = run("git", "status", "--porcelain", cwd=project, env=isolated).stdout.splitlines()
+    assert sorted(line[3:] for line in changed) == [".cruft.json", "README.md"]
+    assert not list(project.rglob("*.rej")) and not list(project.rglob("*.orig"))
+    readme_text = (project / "README.md").read_text()
+    assert readme_text.endswith("\nUpdated by the template for Flask App.\n")
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == new_commit
+    assert run(cruft, "check", cwd=project, env=isolated).returncode == 0
+    # The updated project's own tests pass.
+    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+
+
+def tree(folder):
+    """{relative path: (mode, bytes)} of every file under folder."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_mode, path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_cookiecutter_replay_bakes_the_same_project(tmp_path, template, isolated):
+    cookiecutter = tool("cookiecutter")
+    answers = {
+        "project_name": "Replay Shop",
+        "base_image": "ubuntu:24.04",
+        "deployment": "split",
+        "ci": "gitlab",
+        "host_port": "8000",
+    }
+    first, second = tmp_path / "first", tmp_path / "second"
+    extra = [f"{key}={value}" for key, value in answers.items()]
+    run(cookiecutter, "--no-input", "--output-dir", first, template, *extra, env=isolated)
+    (replay_file,) = (tmp_path / "replay").glob("*.json")
+    replayed = json.loads(replay_file.read_text())["cookiecutter"]
+    assert {key: replayed[key] for key in answers} == answers
+
+    run(cookiecutter, "--replay", "--output-dir", second, template, env=isolated)
+    baked, again = only_child(first), only_child(second)
+    assert baked.name == again.name == "replay-shop"
+    assert tree(baked) == tree(again)
+    assert "docker-compose.yml" in tree(baked)
+
+
+@pytest.mark.parametrize("hook", sorted(p.name for p in (REPO / "hooks").glob("*.py")))
+def test_hooks_import_nothing_nondeterministic(hook):
+    syntax = ast.parse((REPO / "hooks" / hook).read_text())
+    imported = set()
+    for node in ast.walk(syntax):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module.split(".")[0])
+    assert imported and imported <= DETERMINISTIC_IMPORTS
+
+
+def test_readme_shows_both_ways_to_bake_and_update():
+    readme = (REPO / "README.md").read_text()
+    shown = [
+        line.strip()
+        for block in re.findall(r"^```sh\n(.*?)^```", readme, re.DOTALL | re.MULTILINE)
+        for line in block.splitlines()
+    ]
+    for command in [
+        r"cookiecutter gh:\S+",
+        r"cookiecutter .*--replay( |$)",
+        r"cruft create \S+",
+        r"cruft check( |$)",
+        r"cruft update( |$)",
+    ]:
+        assert any(re.match(command, line) for line in shown), command

@@ -1,0 +1,191 @@
+"""The baked containers are safe to run in production: non-root, read-only,
+graceful on stop, never half dead, strict at the edge, steady under load."""
+
+import json
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+from conftest import CONTEXT, run, tool
+from deployments import deployment
+from engine import docker, http_get, wait_healthy
+
+pytestmark = pytest.mark.docker
+
+# Lists a container's processes as "pid ppid command line" with nothing but sh
+# and coreutils: the images have no ps.
+PS = r"""for d in /proc/[0-9]*; do
+    read -r _ _ _ ppid _ < "$d/stat" &&
+    printf '%s %s %s\n' "${d#/proc/}" "$ppid" "$(tr '\0' ' ' < "$d/cmdline")"
+done 2>/dev/null"""
+
+
+def processes(container):
+    listing = docker("exec", container, "sh", "-c", PS).stdout
+    # The listing shell's own command line spans lines: keep only whole rows.
+    rows = re.findall(r"^(\d+) (\d+) (.*)$", listing, re.MULTILINE)
+    return [(int(pid), int(ppid), cmd.strip()) for pid, ppid, cmd in rows]
+
+
+def uwsgi_master_and_workers(container):
+    uwsgi = {pid: ppid for pid, ppid, cmd in processes(container) if cmd.startswith("uwsgi ")}
+    [master] = [pid for pid, ppid in uwsgi.items() if ppid not in uwsgi]
+    return master, sorted(pid for pid, ppid in uwsgi.items() if ppid == master)
+
+
+def nginx_master(container):
+    [master] = [pid for pid, _, cmd in processes(container) if cmd.startswith("nginx: master")]
+    return master
+
+
+def kill(container, pid):
+    docker("exec", container, "sh", "-c", f"kill -KILL {pid}")
+
+
+def state(container):
+    return json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
+
+
+def restart_count(container):
+    return int(docker("inspect", "--format", "{{.RestartCount}}", container).stdout)
+
+
+def send(port, head, body=b"", pause_after=None, during_pause=None):
+    """One HTTP/1.1 request on a raw socket; returns the status code.
+
+    With pause_after=n, the first n bytes of the body go out, then
+    during_pause() runs, then the rest: a request in flight for a while.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode() + b"\r\n\r\n" + body[:pause_after])
+        if pause_after is not None:
+            during_pause()
+            sock.sendall(body[pause_after:])
+        status_line = sock.makefile("rb").readline()
+    return int(status_line.split()[1])
+
+
+def get_with_body(length):
+    return f"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {length}"
+
+
+def test_every_process_runs_as_non_root(served):
+    for container in {served.proxy, served.app}:
+        top = docker("top", container).stdout.splitlines()
+        users = {line.split()[0] for line in top[1:]}
+        assert users and users.isdisjoint({"root", "0"}), top
+
+
+def test_root_filesystem_is_read_only(served):
+    for container in {served.proxy, served.app}:
+        assert state(container)["Status"] == "running"
+        config = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
+        assert config["ReadonlyRootfs"] is True
+        assert docker("exec", container, "touch", "/etc/x", check=False).returncode != 0
+        docker("exec", container, "touch", "/tmp/x")
+
+
+def test_containers_report_healthy(served):
+    for container in {served.proxy, served.app}:
+        assert state(container)["Health"]["Status"] == "healthy"
+
+
+def test_security_headers_and_no_version(served):
+    _, headers, _ = http_get(f"{served.url}/")
+    assert headers["Server"] == "nginx"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/.env", "/.git/config", "/app/.secret"])
+def test_dot_files_are_not_served(served, path):
+    assert http_get(f"{served.url}{path}")[0] == 404
+
+
+def test_uwsgi_port_is_not_published(served):
+    published = {docker("port", served.proxy).stdout.strip()}
+    published |= {docker("port", served.app).stdout.strip()}
+    assert CONTEXT["_app_port"] not in " ".join(published)
+    assert all(f"{CONTEXT['_container_port']}/tcp" in line for line in published if line)
+
+
+def test_body_over_the_limit_is_refused_with_413(served):
+    # nginx answers from the headers alone: the default limit is 10m.
+    assert send(served.port, get_with_body(11 * 1024 * 1024)) == 413
+    assert send(served.port, get_with_body(1000), b"x" * 1000) == 200
+
+
+def test_body_limit_is_configurable(variant):
+    with deployment(variant, f"{variant.name}-limit", env={"NGINX_MAX_BODY_SIZE": "1k"}) as small:
+        assert send(small.port, get_with_body(2048)) == 413
+        assert send(small.port, get_with_body(512), b"x" * 512) == 200
+
+
+def test_stop_is_graceful_and_quick(fresh):
+    """docker stop lets a request in flight finish, and takes well under 3 s."""
+    stops = []
+
+    def stop_proxy():
+        started = time.monotonic()
+        stops.append((subprocess.Popen(["docker", "stop", fresh.proxy]), started))
+        time.sleep(1)  # nginx is shutting down now, with our request half sent
+
+    assert send(fresh.port, get_with_body(1000), b"x" * 1000, 500, stop_proxy) == 200
+    process, started = stops[0]
+    assert process.wait(timeout=30) == 0
+    assert time.monotonic() - started < 3
+    assert state(fresh.proxy)["ExitCode"] == 0
+    if fresh.app != fresh.proxy:
+        started = time.monotonic()
+        docker("stop", fresh.app)
+        assert time.monotonic() - started < 3
+        assert state(fresh.app)["ExitCode"] == 0
+
+
+def test_dead_worker_is_replaced(fresh):
+    master, workers = uwsgi_master_and_workers(fresh.app)
+    kill(fresh.app, workers[0])
+    deadline = time.monotonic() + 15
+    while True:
+        now_master, now_workers = uwsgi_master_and_workers(fresh.app)
+        if len(now_workers) == len(workers) and workers[0] not in now_workers:
+            break
+        assert time.monotonic() < deadline, "the uWSGI master did not respawn the worker"
+        time.sleep(0.2)
+    assert now_master == master
+    assert http_get(f"{fresh.url}/")[0] == 200
+    assert restart_count(fresh.app) == 0
+
+
+def wait_restarted(container, url):
+    """The container died, exited non-zero and was started again by its policy."""
+    deadline = time.monotonic() + 30
+    while restart_count(container) < 1:
+        assert time.monotonic() < deadline, f"{container} was not restarted: {state(container)}"
+        time.sleep(0.2)
+    wait_healthy(container)
+    assert http_get(f"{url}/")[0] == 200
+
+
+def test_dead_nginx_restarts_the_container(fresh):
+    kill(fresh.proxy, nginx_master(fresh.proxy))
+    wait_restarted(fresh.proxy, fresh.url)
+
+
+def test_dead_uwsgi_master_restarts_the_container(fresh):
+    kill(fresh.app, uwsgi_master_and_workers(fresh.app)[0])
+    wait_restarted(fresh.app, fresh.url)
+
+
+def test_load_without_errors(served):
+    """100 connections for 30 s (loopback only): no socket error, no non-2xx."""
+    result = run(tool("wrk"), "-t2", "-c100", "-d30s", f"{served.url}/", timeout=90)
+    print(result.stdout)
+    requests = int(re.search(r"(\d+) requests in", result.stdout).group(1))
+    assert requests > 1000
+    assert "Socket errors" not in result.stdout
+    assert "Non-2xx" not in result.stdout
