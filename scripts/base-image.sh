@@ -1,40 +1,72 @@
 #!/usr/bin/env bash
 # Make debian:SUITE-slim locally when the engine lacks it and no registry can
-# be reached: debootstrap a minimal Debian (the packages the official image is
-# made from), cache the root filesystem as a tarball, and `docker import` it.
-# An image that is already there is never replaced.
+# be reached: debootstrap a minimal Debian from the packages the official image
+# is made from, slim it the way the official -slim images are (no docs, man
+# pages or translations; no apt lists or caches), cache the root filesystem as
+# a tarball and `docker import` it.
+#
+# An image that is already there is never replaced, unless it is a stand-in
+# made by an older version of this script (its label says so).
 #
 # Where the host trusts an extra CA bundle (a TLS-inspecting proxy), it is put
 # into the stand-in and named in PIP_CERT so that pip inside builds reaches
-# PyPI. This lives only in the locally made base image, never in a baked
-# project.
+# PyPI. This lives only in the locally made base image, never in a baked project.
 set -euo pipefail
 
 suite=${1:?usage: base-image.sh SUITE   (e.g. bookworm, trixie)}
 image="debian:${suite}-slim"
+# Bump when the stand-in changes, so that older stand-ins are made anew.
+version=2
+label=org.flask-docker.stand-in
 cache=${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}
-tarball="$cache/debian-${suite}-rootfs.tar"
+tarball="$cache/debian-${suite}-slim-v${version}.tar"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
 if docker image inspect "$image" >/dev/null 2>&1; then
+    made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
+    case "$made_by" in
+        "" | "$version") exit 0 ;; # a real image, or our current stand-in
+    esac
+    echo "replacing $image, a stand-in of version $made_by" >&2
+elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
     exit 0
 fi
-if timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
-    exit 0
-fi
+
+slim() {
+    # The official images' dpkg excludes (debuerreotype's slimify), so that
+    # packages installed later stay slim too; then the same files removed now.
+    local rootfs=$1
+    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/docker" <<'CFG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/groff/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/linda/*
+path-exclude /usr/share/lintian/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+path-exclude /usr/share/man/*
+CFG
+    find "$rootfs/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+    find "$rootfs/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$rootfs"/usr/share/{groff,info,linda,lintian,man}/*
+    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+    rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
+}
+
 if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null || {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     }
     rootfs=$(mktemp -d)
-    trap 'rm -rf "$rootfs"' EXIT
+    trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
     echo "debootstrap $suite (about 30 s) ..." >&2
     debootstrap --variant=minbase "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
         tail -n 20 "$rootfs.log" >&2
         exit 1
     }
-    rm -f "$rootfs.log"
+    slim "$rootfs"
     if [ -s "$host_ca" ]; then
         install -D -m 0644 "$host_ca" "$rootfs$image_ca"
     fi
@@ -44,6 +76,7 @@ if [ ! -s "$tarball" ]; then
 fi
 
 changes=(--change 'CMD ["bash"]'
+         --change "LABEL $label=$version"
          --change "LABEL org.opencontainers.image.description=\"local debootstrap stand-in for $image\"")
 if tar -tf "$tarball" "./${image_ca#/}" >/dev/null 2>&1; then
     changes+=(--change "ENV PIP_CERT=$image_ca")

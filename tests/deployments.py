@@ -51,9 +51,13 @@ class Variant:
         """
         names = ["--project-name", project] if project else []
         return run(
-            *compose_command(), *names, *args,
-            check=check, cwd=self.project, env={**LEGACY, **(env or {})},
-        )  # fmt: skip
+            *compose_command(),
+            *names,
+            *args,
+            check=check,
+            cwd=self.project,
+            env={**LEGACY, **(env or {})},
+        )
 
 
 @dataclass
@@ -80,10 +84,20 @@ def deployment(variant, name, env=None):
         settings = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         try:
             docker(
-                "run", "--detach", "--name", name, "--restart", "on-failure",
-                "--read-only", "--tmpfs", "/tmp", *settings,
-                "--publish", f"127.0.0.1:{port}:{CONTAINER_PORT}", variant.name,
-            )  # fmt: skip
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--restart",
+                "on-failure",
+                "--read-only",
+                "--tmpfs",
+                "/tmp",
+                *settings,
+                "--publish",
+                f"127.0.0.1:{port}:{CONTAINER_PORT}",
+                variant.name,
+            )
             wait_healthy(name)
             yield Running(port, name, name)
         finally:

@@ -59,9 +59,14 @@ def test_deployment_lifecycle(variant):
 
 def run_install(variant, *args):
     return run(
-        "./install.sh", *args,
-        check=False, cwd=variant.project, env=LEGACY, stdin=subprocess.DEVNULL, timeout=900,
-    )  # fmt: skip
+        "./install.sh",
+        *args,
+        check=False,
+        cwd=variant.project,
+        env=LEGACY,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
 
 
 def containers_named(name):

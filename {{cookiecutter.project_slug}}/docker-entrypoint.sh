@@ -4,8 +4,7 @@
 # The result goes to /tmp, so the root filesystem can stay read-only.
 set -eu
 
-# Only these variables are replaced; nginx's own $variables are left alone.
-# shellcheck disable=SC2016
-envsubst '${NGINX_WORKER_PROCESSES} ${NGINX_MAX_BODY_SIZE} ${NGINX_ACCESS_LOG}' \
-    </etc/nginx/nginx.conf.template >{{ cookiecutter._nginx_conf }}
+# Only NGINX_* variables are replaced; nginx's own $variables are left alone.
+variables=$(env | sed -n 's/^\(NGINX_[A-Z_]*\)=.*/${\1}/p')
+envsubst "$variables" </etc/nginx/nginx.conf.template >{{ cookiecutter._nginx_conf }}
 exec "$@"

@@ -46,14 +46,11 @@ remove_container() {
 }
 
 install() {
-    # Settings set in this shell reach the container; unset ones keep the
-    # image's defaults (see README.md).
+    # Settings set in this shell (UWSGI_*, NGINX_*, FLASK_*) reach the
+    # container; unset ones keep the image's defaults (see README.md).
     local settings=() variable
-    for variable in UWSGI_PROCESSES UWSGI_LISTEN NGINX_WORKER_PROCESSES NGINX_MAX_BODY_SIZE \
-        NGINX_ACCESS_LOG; do
-        if [ -n "${!variable+set}" ]; then
-            settings+=(--env "$variable")
-        fi
+    for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
+        settings+=(--env "$variable")
     done
     docker build --tag "$image" .
     # The new image is ready: only now replace the old container, so a

@@ -1,0 +1,277 @@
+"""Benchmark the baked default project against the article's stack, side by side.
+
+Builds both on the same base image, then measures image size, cold build,
+rebuild after an edit of the app code, time from `docker run` to the first
+200, `docker stop` time, and throughput with wrk (loopback only) in
+interleaved rounds. Prints a markdown table of medians and ratios and writes
+a PNG chart. Run it through benchmarks/run.sh, which installs what it needs.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+LEGACY = {"DOCKER_BUILDKIT": "0"}
+
+
+@dataclass
+class Stack:
+    name: str
+    context: Path
+    image: str
+    container_port: int
+    code_file: Path  # edited to time a rebuild
+    run_args: list[str] = field(default_factory=list)
+    results: dict[str, list[float]] = field(default_factory=dict)
+
+    def record(self, metric, value):
+        self.results.setdefault(metric, []).append(value)
+
+    def median(self, metric):
+        return statistics.median(self.results[metric])
+
+
+def sh(*args, check=True, env=None):
+    return subprocess.run(
+        [str(a) for a in args],
+        check=check,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def timed(*args, **kwargs):
+    started = time.monotonic()
+    sh(*args, **kwargs)
+    return time.monotonic() - started
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_200(url, timeout=60):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s")
+
+
+class Container:
+    """A running container of a stack, published on a loopback port."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.port = free_port()
+        self.name = f"bench-{stack.name}-{self.port}"
+
+    def start(self):
+        started = time.monotonic()
+        sh(
+            "docker",
+            "run",
+            "--detach",
+            "--name",
+            self.name,
+            *self.stack.run_args,
+            "--publish",
+            f"127.0.0.1:{self.port}:{self.stack.container_port}",
+            self.stack.image,
+        )
+        wait_for_200(f"http://127.0.0.1:{self.port}/")
+        return time.monotonic() - started
+
+    def stop(self):
+        seconds = timed("docker", "stop", self.name)
+        sh("docker", "rm", "--force", self.name)
+        return seconds
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        sh("docker", "rm", "--force", self.name, check=False)
+
+
+def wrk(port, seconds, connections):
+    out = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"http://127.0.0.1:{port}/").stdout
+    rate = float(out.split("Requests/sec:")[1].split()[0])
+    errors = 0
+    for marker in ("Non-2xx or 3xx responses:", "Socket errors:"):
+        if marker in out:
+            tail = out.split(marker)[1].splitlines()[0]
+            errors += sum(
+                int(word.strip(",")) for word in tail.split() if word.strip(",").isdigit()
+            )
+    return rate, errors
+
+
+def bake_default(workdir, base_image):
+    from cookiecutter.main import cookiecutter
+
+    project = Path(
+        cookiecutter(
+            str(REPO),
+            no_input=True,
+            output_dir=str(workdir),
+            extra_context={"base_image": base_image},
+        )
+    )
+    return Stack(
+        "baked",
+        project,
+        "bench-baked",
+        8080,
+        project / "app" / "__init__.py",
+        run_args=["--read-only", "--tmpfs", "/tmp"],
+    )
+
+
+def article(workdir):
+    context = workdir / "article"
+    shutil.copytree(HERE / "article", context)
+    return Stack("article", context, "bench-article", 80, context / "app.py")
+
+
+def build(stack, base_image, no_cache):
+    args = ["docker", "build", "--tag", stack.image, "--build-arg", f"BASE_IMAGE={base_image}"]
+    return timed(*args, *(["--no-cache"] if no_cache else []), stack.context, env=LEGACY)
+
+
+def measure(stacks, base_image, rounds, seconds, connections):
+    for stack in stacks:
+        print(f"building {stack.name} (cold) ...", file=sys.stderr)
+        stack.record("cold build (s)", build(stack, base_image, no_cache=True))
+        size = json.loads(sh("docker", "image", "inspect", stack.image).stdout)[0]["Size"]
+        stack.record("image size (MB)", size / 1e6)
+        for _ in range(3):
+            with stack.code_file.open("a") as code:
+                code.write("# edited\n")
+            stack.record("rebuild after code edit (s)", build(stack, base_image, no_cache=False))
+    for round_number in range(rounds):
+        for stack in stacks:  # interleaved, so drift on a noisy machine hits both
+            print(f"round {round_number + 1}/{rounds}: {stack.name}", file=sys.stderr)
+            container = Container(stack)
+            try:
+                stack.record("first 200 after docker run (s)", container.start())
+                wrk(container.port, 2, connections)  # warm-up
+                rate, errors = wrk(container.port, seconds, connections)
+                stack.record("throughput (req/s)", rate)
+                stack.record("errors under load", errors)
+                stack.record("docker stop (s)", container.stop())
+            finally:
+                sh("docker", "rm", "--force", container.name, check=False)
+
+
+# metric: (better when, target as baked/article ratio)
+TARGETS = {
+    "image size (MB)": ("lower", 0.20),
+    "cold build (s)": ("lower", None),
+    "rebuild after code edit (s)": ("lower", None),
+    "first 200 after docker run (s)": ("lower", None),
+    "docker stop (s)": ("lower", None),
+    "throughput (req/s)": ("higher", 2.0),
+    "errors under load": ("lower", None),
+}
+# Absolute targets for the baked image.
+LIMITS = {
+    "first 200 after docker run (s)": 1.0,
+    "rebuild after code edit (s)": 1.0,
+    "errors under load": 0,
+}
+
+
+def table(article_stack, baked):
+    rows = [
+        "| metric (median) | article | baked | baked / article | target | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for metric, (better, ratio_target) in TARGETS.items():
+        a, b = article_stack.median(metric), baked.median(metric)
+        ratio = b / a if a else float("nan")
+        if ratio_target is not None:
+            target = f"{'<=' if better == 'lower' else '>='} {ratio_target} x article"
+            met = ratio <= ratio_target if better == "lower" else ratio >= ratio_target
+        elif metric in LIMITS:
+            target = f"<= {LIMITS[metric]}"
+            met = b <= LIMITS[metric]
+        else:
+            target, met = "", None
+        mark = {True: "yes", False: "**no**", None: ""}[met]
+        rows.append(f"| {metric} | {a:,.2f} | {b:,.2f} | {ratio:.2f} | {target} | {mark} |")
+    return "\n".join(rows)
+
+
+def chart(article_stack, baked, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (throughput, size) = plt.subplots(1, 2, figsize=(9, 3.5))
+    names = ["article", "baked"]
+    colors = ["#999999", "#2a7ab9"]
+    for axis, metric in ((throughput, "throughput (req/s)"), (size, "image size (MB)")):
+        values = [article_stack.median(metric), baked.median(metric)]
+        axis.bar(names, values, color=colors)
+        axis.set_title(metric)
+        for x, value in enumerate(values):
+            axis.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom")
+    figure.suptitle("flask-docker: baked default project vs. the article's stack")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-image", default="debian:trixie-slim")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per round")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--chart", type=Path, default=HERE / "results.png")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as workdir:
+        baked = bake_default(Path(workdir), options.base_image)
+        article_stack = article(Path(workdir))
+        stacks = [article_stack, baked]
+        try:
+            measure(
+                stacks, options.base_image, options.rounds, options.seconds, options.connections
+            )
+        finally:
+            sh("docker", "rmi", "--force", *(s.image for s in stacks), check=False)
+    print(
+        f"base image {options.base_image}; wrk -t2 -c{options.connections} "
+        f"-d{options.seconds}s on 127.0.0.1; {options.rounds} interleaved rounds\n"
+    )
+    print(table(article_stack, baked))
+    chart(article_stack, baked, options.chart)
+    print(f"\nchart: {options.chart}")
+
+
+if __name__ == "__main__":
+    main()
