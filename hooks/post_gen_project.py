@@ -38,6 +38,8 @@ OPTIONAL = {
         "supervise.sh": "single",
         "docker-compose.yml": "split",
         ".env": "split",
+        "docker-stack.yml": "split",
+        "k8s": "split",
     },
     "ci": {".github": "github", ".gitlab-ci.yml": "gitlab"},
 }

@@ -18,6 +18,8 @@ def test_bakes_the_chosen_layout(baked):
     assert ("install.sh" in files) == (answers["deployment"] == "single")
     assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
     assert (".env" in files) == (answers["deployment"] == "split")
+    assert ("docker-stack.yml" in files) == (answers["deployment"] == "split")
+    assert ("k8s/kustomization.yaml" in files) == (answers["deployment"] == "split")
     assert (".github/workflows/ci.yml" in files) == (answers["ci"] == "github")
     assert (".gitlab-ci.yml" in files) == (answers["ci"] == "gitlab")
 
@@ -72,12 +74,17 @@ def test_shellcheck_clean(baked):
 
 
 def test_nginx_config_is_valid(baked, tmp_path):
-    _, project = baked
+    answers, project = baked
     # docker-entrypoint.sh fills the template's ${NGINX_*} from the environment,
-    # whose defaults the Dockerfile sets: every placeholder needs a default.
+    # whose defaults the Dockerfile sets: exactly the settings the template uses.
     template = (project / "nginx.conf.template").read_text()
-    defaults = dict(re.findall(r"\b(NGINX_\w+)=(\S+)", (project / "Dockerfile").read_text()))
-    assert set(re.findall(r"\$\{(NGINX_\w+)\}", template)) == set(defaults)
+    dockerfile = (project / "Dockerfile").read_text()
+    defaults = {
+        name: value.strip('"')
+        for name, value in re.findall(r'\b(NGINX_\w+)=("[^"]*"|\S+)', dockerfile)
+    }
+    used = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
+    assert used == set(defaults)
     config = tmp_path / "nginx.conf"
     config.write_text(string.Template(template).safe_substitute(defaults))
     # -t parses the whole file, includes and all, and opens what it would use.

@@ -216,19 +216,19 @@ def test_errors_come_in_prompt_order():
 LAYOUTS = {
     ("single", "github"): (
         {"install.sh", "supervise.sh", ".github"},
-        {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
+        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"},
     ),
     ("split", "gitlab"): (
-        {"docker-compose.yml", ".env", ".gitlab-ci.yml"},
+        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"},
         {"install.sh", "supervise.sh", ".github"},
     ),
     ("split", "none"): (
-        {"docker-compose.yml", ".env"},
+        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s"},
         {"install.sh", "supervise.sh", ".github", ".gitlab-ci.yml"},
     ),
 }
 # A path the hook checks for, and the file that makes it exist.
-FILES = {".github": ".github/workflows/ci.yml"}
+FILES = {".github": ".github/workflows/ci.yml", "k8s": "k8s/kustomization.yaml"}
 
 
 def answers(deployment="single", ci="github"):
@@ -289,7 +289,7 @@ def test_leftover_option_is_reported(tree, leftover):
 
 
 def test_remove_deletes_files_and_folders(tree):
-    for path in ["docker-compose.yml", ".env", ".gitlab-ci.yml"]:
+    for path in ["docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"]:
         write(tree, path)
     chosen = answers("split", "none")
     post.remove(tree, post.unwanted(chosen))

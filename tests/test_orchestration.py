@@ -1,0 +1,351 @@
+"""The split deployment beyond `docker compose up`: app replicas added and removed
+under traffic, a swarm stack with a rolling update, the Kubernetes manifests."""
+
+import collections
+import http.client
+import json
+import re
+import shutil
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import yaml
+from conftest import CONTEXT, run, tool
+from deployments import VARIANTS, deployment, variant_id
+from engine import docker, free_port, http_get, wait_healthy
+
+# The split variants only: the one-container deployment has none of these files.
+on_split_variants = pytest.mark.parametrize(
+    "variant", [v for v in VARIANTS if v[1] == "split"], indirect=True, ids=variant_id
+)
+APP_PORT = int(CONTEXT["_app_port"])
+CONTAINER_PORT = int(CONTEXT["_container_port"])
+# nginx asks DNS for the app replicas again after this many seconds.
+DNS_CACHE = 10
+
+
+# --- Traffic while the deployment changes -------------------------------------
+
+
+@dataclass
+class Load:
+    """What a steady client saw: status codes or error names, and counts."""
+
+    seen: collections.Counter = field(default_factory=collections.Counter)
+    slowest: float = 0.0
+
+    @property
+    def total(self):
+        return sum(self.seen.values())
+
+    def __str__(self):
+        return f"{self.total} requests {dict(self.seen)}, slowest {self.slowest:.2f} s"
+
+
+@contextmanager
+def traffic(port, limit=300, pause=0.02):
+    """GET / on 127.0.0.1:port, one request at a time with a short pause
+    (about 40 a second), on a thread, until the block ends or `limit` s pass."""
+    load, stop = Load(), threading.Event()
+
+    def loop():
+        deadline = time.monotonic() + limit
+        while not stop.is_set() and time.monotonic() < deadline:
+            start = time.monotonic()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                connection.request("GET", "/")
+                load.seen[connection.getresponse().status] += 1
+            except (OSError, http.client.HTTPException) as error:
+                load.seen[type(error).__name__] += 1
+            finally:
+                connection.close()
+            load.slowest = max(load.slowest, time.monotonic() - start)
+            stop.wait(pause)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield load
+    finally:
+        stop.set()
+        thread.join()
+    print(load)
+
+
+def accepted(container):
+    """TCP connections the container has accepted (its network namespace's
+    PassiveOpens): proof that the proxy sends it requests."""
+    lines = docker("exec", container, "cat", "/proc/net/snmp").stdout.splitlines()
+    names, values = (line.split() for line in lines if line.startswith("Tcp:"))
+    return int(dict(zip(names, values, strict=True))["PassiveOpens"])
+
+
+def assert_all_serve(apps, seconds=5):
+    """Each app container gets requests through the proxy (a healthcheck adds
+    at most one connection in that time)."""
+    before = {app: accepted(app) for app in apps}
+    time.sleep(seconds)
+    served = {app[:12]: accepted(app) - count for app, count in before.items()}
+    assert all(count >= 10 for count in served.values()), served
+
+
+# --- Compose ------------------------------------------------------------------
+
+
+@pytest.mark.docker
+@on_split_variants
+def test_compose_scales_the_app_without_a_failed_request(variant):
+    name = f"{variant.name}-scale"
+    with deployment(variant, name) as running:
+        assert http_get(f"{running.url}/")[0] == 200
+
+        def scale(replicas):
+            # --no-recreate: the proxy and the running replicas stay as they are.
+            flags = ["--detach", "--scale", f"app={replicas}", "--no-recreate"]
+            variant.compose("up", *flags, project=name, env={"HOST_PORT": str(running.port)})
+            apps = variant.compose("ps", "--quiet", "app", project=name).stdout.split()
+            assert len(apps) == replicas
+            return apps
+
+        with traffic(running.port) as load:
+            apps = scale(3)
+            for app in apps:
+                wait_healthy(app)
+            time.sleep(DNS_CACHE + 2)
+            assert_all_serve(apps)
+            # Two go away: nginx still holds their addresses for up to 10 s.
+            assert len(scale(1)) == 1
+            time.sleep(DNS_CACHE + 2)
+        assert variant.compose("ps", "--quiet", "proxy", project=name).stdout.strip() == (
+            running.proxy
+        )
+    assert load.seen == {200: load.total} and load.total > 500, load
+
+
+# --- Swarm --------------------------------------------------------------------
+
+
+def swarm_state():
+    return docker("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+
+
+@pytest.fixture
+def swarm(engine):
+    """A one-node swarm of this test's own, left again afterwards."""
+    if swarm_state() != "inactive":
+        pytest.skip(f"the engine is already in a swarm ({swarm_state()}); not ours to leave")
+    had_gateway = docker("network", "inspect", "docker_gwbridge", check=False).returncode == 0
+    # Only on the loopback: no other machine can join.
+    address = f"127.0.0.1:{free_port()}"
+    init = docker(
+        "swarm", "init", "--advertise-addr", address, "--listen-addr", address, check=False
+    )
+    if init.returncode != 0:
+        pytest.skip(f"docker swarm init fails on this engine: {init.stderr.strip()}")
+    try:
+        yield
+    finally:
+        docker("swarm", "leave", "--force", check=False)
+        # Made by swarm init and kept by swarm leave.
+        if not had_gateway:
+            docker("network", "rm", "docker_gwbridge", check=False)
+        assert swarm_state() == "inactive", "docker swarm leave failed"
+
+
+def stack_containers(stack, service=None, *filters):
+    label = f"com.docker.stack.namespace={stack}"
+    if service:
+        label = f"com.docker.swarm.service.name={stack}_{service}"
+    args = ["--filter", f"label={label}", *(f"--filter={f}" for f in filters)]
+    return docker("ps", "--all", "--quiet", *args).stdout.split()
+
+
+def wait_for(what, check, timeout=180):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+    return result
+
+
+def remove_stack(stack):
+    docker("stack", "rm", stack, check=False)
+    label = f"label=com.docker.stack.namespace={stack}"
+    wait_for(
+        f"stack {stack} to go",
+        lambda: (
+            not stack_containers(stack)
+            and not docker("network", "ls", "--quiet", "--filter", label).stdout.strip()
+        ),
+        timeout=60,
+    )
+    volumes = docker("volume", "ls", "--quiet", "--filter", label).stdout.split()
+    if volumes:
+        docker("volume", "rm", *volumes)
+
+
+@pytest.mark.docker
+@on_split_variants
+def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
+    stack, port = f"{variant.name}-stack", free_port()
+
+    def deploy(**settings):
+        # No registry here: the variant's images on this node, by their baked names.
+        docker(
+            *("stack", "deploy", "--resolve-image", "never"),
+            *("--compose-file", "docker-stack.yml", stack),
+            cwd=variant.project,
+            env={"HOST_PORT": str(port), **settings},
+        )
+
+    def healthy_apps(replicas):
+        apps = stack_containers(stack, "app", "status=running", "health=healthy")
+        return apps if len(apps) == replicas else None
+
+    try:
+        deploy()
+        apps = wait_for("2 healthy app tasks", lambda: healthy_apps(2))
+        assert http_get(f"http://127.0.0.1:{port}/", timeout=120)[0] == 200
+        [proxy] = stack_containers(stack, "proxy", "status=running")
+        # dnsrr: the service name resolves to each task, no virtual IP (IPVS).
+        resolved = docker("exec", proxy, "getent", "ahostsv4", "app").stdout.split("\n")
+        assert len({line.split()[0] for line in resolved if line}) == 2, resolved
+
+        with traffic(port) as load:
+            time.sleep(DNS_CACHE)
+            assert_all_serve(apps)
+            # A changed setting rolls out one task at a time, start-first.
+            deploy(UWSGI_PROCESSES="3")
+
+            def update_state():
+                status = docker(
+                    "service", "inspect", "--format", "{{json .UpdateStatus}}", f"{stack}_app"
+                )
+                state = (json.loads(status.stdout) or {}).get("State")
+                assert state in {None, "updating", "completed"}, status.stdout
+                return state == "completed"
+
+            wait_for("the rolling update", update_state)
+        new = wait_for("2 healthy updated app tasks", lambda: healthy_apps(2))
+        assert set(new).isdisjoint(apps)
+        for app in new:
+            env = docker("inspect", "--format", "{{json .Config.Env}}", app).stdout
+            assert '"UWSGI_PROCESSES=3"' in env
+        assert stack_containers(stack, "proxy", "status=running") == [proxy]
+        assert load.seen == {200: load.total} and load.total > 500, load
+    finally:
+        remove_stack(stack)
+
+
+# --- Files for swarm and Kubernetes (no engine needed) -----------------------
+
+
+@pytest.fixture(scope="module")
+def project(cookies_session):
+    """A split project whose images live under a registry path."""
+    result = cookies_session.bake(
+        extra_context={
+            "project_name": "Shop",
+            "deployment": "split",
+            "ci": "none",
+            "image_name": "registry.example.com:5000/acme/shop",
+        }
+    )
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def test_stack_file_matches_the_compose_schema(project):
+    stack = project / "docker-stack.yml"
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
+
+
+def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
+    # The docker client's own loader (no engine needed); it warns of ignored keys.
+    stack = project / "docker-stack.yml"
+    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
+    if "Usage:" in config.stderr:
+        pytest.skip("this docker client has no `docker stack config`")
+    assert config.returncode == 0 and not config.stderr, config.stderr
+    services = yaml.safe_load(config.stdout)["services"]
+    assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
+    assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
+
+
+def render(tmp_path, directory):
+    """kubectl kustomize's output, checked with kubernetes-validate --strict."""
+    output = tmp_path / f"{directory.name}.yaml"
+    output.write_text(run(tool("kubectl"), "kustomize", directory).stdout)
+    run(tool("kubernetes-validate"), "--strict", "--quiet", output)
+    documents = yaml.safe_load_all(output.read_text())
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents}
+
+
+def container(manifests, name):
+    [spec] = manifests["Deployment", name]["spec"]["template"]["spec"]["containers"]
+    return spec
+
+
+def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
+    manifests = render(tmp_path, project / "k8s")
+    assert set(manifests) == {
+        ("Deployment", "app"),
+        ("Deployment", "proxy"),
+        ("Service", "app"),
+        ("Service", "proxy"),
+        ("HorizontalPodAutoscaler", "app"),
+    }
+    app, proxy = container(manifests, "app"), container(manifests, "proxy")
+    assert app["image"] == "registry.example.com:5000/acme/shop-app:latest"
+    # The app speaks only uwsgi: its probes are the image's healthcheck.py.
+    for probe in app["readinessProbe"], app["livenessProbe"]:
+        assert probe["exec"]["command"] == ["python3", "/srv/healthcheck.py"]
+    assert app["ports"] == [{"name": "uwsgi", "containerPort": APP_PORT}]
+    assert proxy["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert proxy["ports"] == [{"name": "http", "containerPort": CONTAINER_PORT}]
+    assert manifests["Service", "app"]["spec"]["ports"][0]["port"] == APP_PORT
+    settings = {item["name"]: item.get("value") for item in proxy["env"]}
+    assert settings["NGINX_APP_UPSTREAM"].endswith(f".svc.cluster.local:{APP_PORT}")
+    names = set(settings) - {"POD_NAMESPACE"}
+    assert names <= set(CONTEXT["_nginx_settings"]), "a setting the image does not read"
+    # Non-root, read-only root filesystem, /tmp the only writable path but data.
+    for name, spec in ("app", app), ("proxy", proxy):
+        pod = manifests["Deployment", name]["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsUser"] == 10001
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert spec["securityContext"]["readOnlyRootFilesystem"] is True
+        assert spec["resources"]["limits"]["memory"]
+        mounts = {mount["mountPath"] for mount in spec["volumeMounts"]}
+        assert mounts == ({"/tmp", "/srv/data"} if name == "app" else {"/tmp"})
+    # The autoscaler owns the app's replica count.
+    assert "replicas" not in manifests["Deployment", "app"]["spec"]
+    target = manifests["HorizontalPodAutoscaler", "app"]["spec"]["scaleTargetRef"]
+    assert (target["kind"], target["name"]) == ("Deployment", "app")
+
+
+def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
+    """The overlay README.md shows: a namespace, pushed images, the Ingress."""
+    readme = (project / "README.md").read_text()
+    [text] = re.findall(
+        r"`deploy/production/kustomization.yaml`:\n\n```yaml\n(.*?)```", readme, re.S
+    )
+    shutil.copytree(project / "k8s", tmp_path / "k8s")
+    overlay = tmp_path / "deploy" / "production"
+    overlay.mkdir(parents=True)
+    text = text.replace("REGISTRY/NAMESPACE", "registry.example.org/team")
+    (overlay / "kustomization.yaml").write_text(text)
+    manifests = render(tmp_path, overlay)
+    assert {doc["metadata"]["namespace"] for doc in manifests.values()} == {"shop"}
+    [rule] = manifests["Ingress", "proxy"]["spec"]["rules"]
+    assert rule["host"] == "www.example.org"
+    assert rule["http"]["paths"][0]["backend"]["service"] == {
+        "name": "proxy",
+        "port": {"name": "http"},
+    }
+    for name in "app", "proxy":
+        image = container(manifests, name)["image"]
+        assert image == f"registry.example.org/team/shop-{name}:sha-0123456789ab"
