@@ -14,13 +14,20 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     exit 1
 fi
 
+export DEBIAN_FRONTEND=noninteractive
 packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || packages+=(docker-compose)
+if [ ${#packages[@]} -gt 0 ] || ! docker buildx version >/dev/null 2>&1; then
+    apt-get update -qq
+    # BuildKit: Debian 12's docker 20.10 has it built in; Debian 13 packages it
+    # as the buildx plugin, without which its client only has the legacy builder.
+    if ! docker buildx version >/dev/null 2>&1 && apt-cache show docker-buildx >/dev/null 2>&1; then
+        packages+=(docker-buildx)
+    fi
+fi
 if [ ${#packages[@]} -gt 0 ]; then
     echo "Installing ${packages[*]} ..." >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
