@@ -31,23 +31,25 @@ COMMON = [
     "uwsgi.ini",
     "wsgi.py",
 ]
-# Files that exist only for one answer: {prompt: {file: answer that keeps it}}.
+# Files that exist only for some answers: {prompt: {file: answers that keep it}}.
 OPTIONAL = {
     "deployment": {
-        "install.sh": "single",
-        "supervise.sh": "single",
-        "docker-compose.yml": "split",
-        ".env": "split",
-        "docker-stack.yml": "split",
-        "k8s": "split",
+        "install.sh": ("single",),
+        "supervise.sh": ("single",),
+        "docker-compose.yml": ("split",),
+        ".env": ("split",),
+        "docker-stack.yml": ("split",),
+        "k8s": ("split",),
     },
-    "ci": {".github": "github", ".gitlab-ci.yml": "gitlab"},
+    "https": {"scripts/self-signed-cert.sh": ("provided", "self-signed")},
+    "ci": {".github": ("github",), ".gitlab-ci.yml": ("gitlab",)},
 }
 SCRIPTS = [
     "docker-entrypoint.sh",
     "install.sh",
     "supervise.sh",
     "scripts/publish.sh",
+    "scripts/self-signed-cert.sh",
     "scripts/smoke-test.sh",
 ]
 # {% raw %}
@@ -62,7 +64,7 @@ def unwanted(answers):
         path
         for prompt, files in OPTIONAL.items()
         for path, keep_for in files.items()
-        if answers[prompt] != keep_for
+        if answers[prompt] not in keep_for
     )
 
 
@@ -71,7 +73,7 @@ def expected(answers):
         path
         for prompt, files in OPTIONAL.items()
         for path, keep_for in files.items()
-        if answers[prompt] == keep_for
+        if answers[prompt] in keep_for
     ]
     return sorted(COMMON + wanted)
 

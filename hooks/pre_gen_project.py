@@ -82,20 +82,30 @@ CHECKS = {
     "author_name": check_text,
     "author_email": check_email,
     "host_port": check_port,
+    "host_https_port": check_port,
     "container_name": check_container_name,
     "image_name": check_image_name,
 }
 
 
+def port_clash(answers):
+    """With HTTPS on, both host ports are published: they must differ."""
+    port, https_port = str(answers["host_port"]), str(answers["host_https_port"])
+    if answers["https"] != "none" and port == https_port:
+        return f"host_https_port {https_port!r}: must differ from host_port with HTTPS on"
+    return None
+
+
 def errors(answers):
-    """One message per bad answer, in prompt order."""
+    """One message per bad answer, in prompt order, then clashes between answers."""
     found = []
     for key, check in CHECKS.items():
         value = str(answers[key])
         message = check(value)
         if message:
             found.append(f"{key} {value!r}: {message}")
-    return found
+    clash = port_clash(answers)
+    return found + [clash] if clash else found
 
 
 def main():

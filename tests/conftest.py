@@ -68,6 +68,26 @@ def run(*args, check=True, env=None, **kwargs):
     return result
 
 
+def make_certificate(folder, host="localhost"):
+    """A self-signed certificate and key as folder/tls.crt and folder/tls.key,
+    the names the baked project mounts; valid for host and 127.0.0.1."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cert, key = folder / "tls.crt", folder / "tls.key"
+    run(
+        tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
+        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+        "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1",
+        "-keyout", key, "-out", cert,
+    )  # fmt: skip
+    key.chmod(0o644)  # nginx reads it as uid 10001 in the container
+    return cert
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
 BAKED = pytest.StashKey[set]()
 # Docker variant ("base/deployment") -> None when built, else why it was skipped.
 BUILDS = pytest.StashKey[dict]()

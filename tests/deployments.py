@@ -126,25 +126,25 @@ def engine():
         skip_or_fail(problem)
 
 
-@pytest.fixture(scope="session", params=VARIANTS, ids=variant_id)
-def variant(request, engine, cookies_session):
-    """The baked project of one variant, built with the legacy builder."""
-    base_image, deployment = request.param
+def bake_and_build(request, cookies_session, base_image, deployment, https="none"):
+    """Bake a variant under a name of its own and build it with the legacy
+    builder; its images are removed at the end of the session."""
     results = request.config.stash[BUILDS]
-    label = f"{base_image}/{deployment}"
+    label = f"{base_image}/{deployment}" + (f"/https-{https}" if https != "none" else "")
     problem = base_image_problem(base_image)
     results[label] = problem or "the build failed"
     if problem:
         if base_image.startswith("debian:"):
             skip_or_fail(f"{base_image}: {problem}")
         pytest.skip(f"{base_image}: {problem}")
-    name = "fdtest-" + f"{base_image}-{deployment}".replace(":", "-").replace(".", "-")
+    name = "fdtest-" + label.replace(":", "-").replace(".", "-").replace("/", "-")
     baked_port = free_port()
     bake = cookies_session.bake(
         extra_context={
             "project_name": name,
             "base_image": base_image,
             "deployment": deployment,
+            "https": https,
             "ci": "none",
             "host_port": str(baked_port),
         }
@@ -160,6 +160,12 @@ def variant(request, engine, cookies_session):
         docker("build", "--tag", name, built.project, env=LEGACY)
     results[label] = None
     return built
+
+
+@pytest.fixture(scope="session", params=VARIANTS, ids=variant_id)
+def variant(request, engine, cookies_session):
+    """The baked project of one variant (plain HTTP), built."""
+    return bake_and_build(request, cookies_session, *request.param)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ BAD = {
         "\u0661\u0663\u0663\u0667",
         "\u00b2",
     ],
+    "host_https_port": ["0", "65536", "443a", ""],
     "container_name": ["", "-web", ".web", "w", "web app", "web/a", "wéb", "web\n"],
     "image_name": ["", "My-App", "app:latest", "/app", "acme//app", "app-", "app\n"],
     "author_email": [
@@ -79,9 +80,19 @@ def cases(table, marks=()):
     ],
 )
 def test_bad_answer_stops_the_bake(cookies, capfd, key, value):
+    assert_refused(cookies, capfd, {key: value}, key)
+
+
+def test_https_port_clash_stops_the_bake(cookies, capfd):
+    answers = {"https": "self-signed", "host_port": "8443", "host_https_port": "8443"}
+    assert_refused(cookies, capfd, answers, "host_https_port")
+
+
+def assert_refused(cookies, capfd, answers, key):
+    """The bake fails with one ERROR line naming key, and leaves no files."""
     # pytest-cookies bakes into output_dir/bakeNN, output_dir.mkdir being the factory.
     output = Path(cookies._output_factory.__self__)
-    result = cookies.bake(extra_context={key: value})
+    result = cookies.bake(extra_context=answers)
 
     exit_code, exception = result.exit_code, result.exception  # no Result repr: it warns
     assert exit_code != 0

@@ -5,7 +5,7 @@ import string
 import sys
 
 import pytest
-from conftest import run, tool
+from conftest import CONTEXT, run, tool
 
 # Jinja left in a file; GitHub's ${{ }} expressions are meant to stay.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -19,6 +19,7 @@ def test_bakes_the_chosen_layout(baked):
     assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
     assert (".env" in files) == (answers["deployment"] == "split")
     assert ("docker-stack.yml" in files) == (answers["deployment"] == "split")
+    assert ("scripts/self-signed-cert.sh" in files) == (answers["https"] != "none")
     assert ("k8s/kustomization.yaml" in files) == (answers["deployment"] == "split")
     assert (".github/workflows/ci.yml" in files) == (answers["ci"] == "github")
     assert (".gitlab-ci.yml" in files) == (answers["ci"] == "gitlab")
@@ -73,7 +74,7 @@ def test_shellcheck_clean(baked):
     run(tool("shellcheck"), *scripts)
 
 
-def test_nginx_config_is_valid(baked, tmp_path):
+def test_nginx_config_is_valid(baked, tmp_path, certificate):
     answers, project = baked
     # docker-entrypoint.sh fills the template's ${NGINX_*} from the environment,
     # whose defaults the Dockerfile sets: exactly the settings the template uses.
@@ -86,7 +87,11 @@ def test_nginx_config_is_valid(baked, tmp_path):
     used = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
     assert used == set(defaults)
     config = tmp_path / "nginx.conf"
-    config.write_text(string.Template(template).safe_substitute(defaults))
+    text = string.Template(template).safe_substitute(defaults)
+    # Where the container mounts the certificate, a test certificate here.
+    text = text.replace(f"{CONTEXT['_tls_dir']}/", f"{certificate.parent}/")
+    assert ("ssl_certificate " in text) == (answers["https"] != "none")
+    config.write_text(text)
     # -t parses the whole file, includes and all, and opens what it would use.
     run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", config)
 

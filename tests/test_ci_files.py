@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import shutil
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -129,6 +130,30 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
     assert stop in cleanup
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("deployment", CHOICES["deployment"])
+def test_docker_job_with_https_makes_a_certificate_and_asks_over_https(
+    cookies_session, platform, deployment
+):
+    answers = {"ci": platform, "deployment": deployment, "https": "provided"}
+    result = cookies_session.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    config = yaml.safe_load((result.project_path / PLATFORMS[platform]).read_text())
+    script = commands(platform, config, "docker")
+    https_port = CONTEXT["host_https_port"]
+    if platform == "github":
+        make, smoke = "scripts/self-signed-cert.sh", "scripts/smoke-test.sh"
+    else:  # the certificate must be valid for the docker-in-docker service's name
+        make, smoke = (
+            "scripts/self-signed-cert.sh docker",
+            f"scripts/smoke-test.sh https://docker:{https_port}",
+        )
+        assert "openssl" in config[".docker"]["before_script"][0]
+    assert script.index(make) < script.index(smoke)
+    smoke_script = (result.project_path / "scripts" / "smoke-test.sh").read_text()
+    assert f"https://localhost:${{HTTPS_PORT:-{https_port}}}" in smoke_script
+
+
 def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
     platform, _, _, config = ci_project
     if platform == "github":
@@ -240,10 +265,14 @@ def fake_nginx():
     """Start a local server; yields a function (server_name, statuses) -> port."""
     servers = []
 
-    def start(server_name="nginx", statuses=None):
+    def start(server_name="nginx", statuses=None, certificate=None):
         handler = type("Handler", (FakeNginx,), {"server_name": server_name})
         handler.statuses = statuses or {}
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if certificate:  # HTTPS with this certificate and the key beside it
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certificate, certificate.with_name("tls.key"))
+            server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         return server.server_address[1]
@@ -294,6 +323,41 @@ def test_smoke_test_fails_on_an_answer_other_than_200(github_single, fake_nginx)
     result = smoke_test(github_single, fake_nginx(statuses={"/": [301]}))
     assert result.returncode != 0
     assert "/ answered 301, not 200" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def github_https(cookies_session):
+    answers = {"ci": "github", "deployment": "single", "https": "provided"}
+    result = cookies_session.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["its-certificate", "another"])
+def test_smoke_test_over_https_trusts_certs_tls_crt(github_https, fake_nginx, tmp_path, trusted):
+    served = conftest.make_certificate(tmp_path / "served")
+    certs = github_https / "certs"
+    shutil.rmtree(certs, ignore_errors=True)
+    shutil.copytree(
+        served.parent if trusted else conftest.make_certificate(tmp_path / "x").parent, certs
+    )
+    port = fake_nginx(certificate=served)
+    no_proxy = {"NO_PROXY": "*", "no_proxy": "*"}
+    result = run(
+        "scripts/smoke-test.sh",
+        cwd=github_https,
+        check=False,
+        env={"HTTPS_PORT": str(port), **no_proxy},
+    )
+    if trusted:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == [
+            "200 /health (server: nginx)",
+            "200 / (server: nginx)",
+        ]
+    else:  # curl refuses a certificate it cannot verify
+        assert result.returncode != 0
+        assert "certificate" in result.stderr
 
 
 # The publish step: which images and tags it pushes.

@@ -178,8 +178,10 @@ GOOD_ANSWERS = {
     "author_name": "Your Name",
     "author_email": "you@example.com",
     "host_port": "1337",
+    "host_https_port": "8443",
     "container_name": "flask-app",
     "image_name": "flask-app",
+    "https": "none",
 }
 ONE_BAD = {
     "project_name": "two\nlines",
@@ -188,6 +190,7 @@ ONE_BAD = {
     "author_name": "",
     "author_email": "you",
     "host_port": "99999",
+    "host_https_port": "0",
     "container_name": "-web",
     "image_name": "App",
 }
@@ -207,8 +210,16 @@ def test_errors_name_the_key_and_value(key, value):
 
 
 def test_errors_come_in_prompt_order():
-    found = pre.errors(ONE_BAD)
+    found = pre.errors({**ONE_BAD, "https": "none"})
     assert [message.split(" ", 1)[0] for message in found] == list(pre.CHECKS)
+
+
+@pytest.mark.parametrize("https", ["provided", "self-signed"])
+def test_https_needs_a_port_of_its_own(https):
+    clash = {**GOOD_ANSWERS, "https": https, "host_port": "8443"}
+    assert pre.errors(clash) == ["host_https_port '8443': must differ from host_port with HTTPS on"]
+    assert pre.errors({**clash, "https": "none"}) == []
+    assert pre.errors({**clash, "host_https_port": "443"}) == []
 
 
 # --- post_gen_project --------------------------------------------------------
@@ -227,12 +238,13 @@ LAYOUTS = {
         {"install.sh", "supervise.sh", ".github", ".gitlab-ci.yml"},
     ),
 }
+SELF_SIGNED_CERT = "scripts/self-signed-cert.sh"
 # A path the hook checks for, and the file that makes it exist.
 FILES = {".github": ".github/workflows/ci.yml", "k8s": "k8s/kustomization.yaml"}
 
 
-def answers(deployment="single", ci="github"):
-    return {"deployment": deployment, "ci": ci, "base_image": "debian:trixie-slim"}
+def answers(deployment="single", ci="github", https="none"):
+    return {"deployment": deployment, "ci": ci, "https": https, "base_image": "debian:trixie-slim"}
 
 
 def write(root, path, text="ok\n"):
@@ -250,10 +262,13 @@ def tree(tmp_path):
     return tmp_path
 
 
+@pytest.mark.parametrize("https", ["none", "provided", "self-signed"])
 @pytest.mark.parametrize("layout", LAYOUTS, ids="-".join)
-def test_unwanted_and_expected_split_the_options(layout):
-    kept, dropped = LAYOUTS[layout]
-    chosen = answers(*layout)
+def test_unwanted_and_expected_split_the_options(layout, https):
+    kept, dropped = (set(paths) for paths in LAYOUTS[layout])
+    # The certificate script comes with either way of doing HTTPS.
+    (kept if https != "none" else dropped).add(SELF_SIGNED_CERT)
+    chosen = answers(*layout, https=https)
     assert post.unwanted(chosen) == sorted(dropped)
     assert post.expected(chosen) == sorted(post.COMMON + list(kept))
 

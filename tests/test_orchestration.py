@@ -311,7 +311,8 @@ def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
     settings = {item["name"]: item.get("value") for item in proxy["env"]}
     assert settings["NGINX_APP_UPSTREAM"].endswith(f".svc.cluster.local:{APP_PORT}")
     names = set(settings) - {"POD_NAMESPACE"}
-    assert names <= set(CONTEXT["_nginx_settings"]), "a setting the image does not read"
+    readable = {*CONTEXT["_nginx_settings"], *CONTEXT["_proxy_settings"]}
+    assert names <= readable, "a setting the image does not read"
     # Non-root, read-only root filesystem, /tmp the only writable path but data.
     for name, spec in ("app", app), ("proxy", proxy):
         pod = manifests["Deployment", name]["spec"]["template"]["spec"]

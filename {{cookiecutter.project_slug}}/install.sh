@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
+{% set tls = cookiecutter.https != "none" %}
 # Build the image and run {{ cookiecutter.project_name }} as a container that comes back after a reboot.
 #
-#   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
+#   ./install.sh [--port PORT]{% if tls %} [--https-port PORT] [--cert FILE --key FILE]{% endif %} [--name NAME] [--image IMAGE]
 #       build the image, then start the container, replacing one of the same name
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the image; the data volume is kept
 #
-# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}. Settings such as
+# Defaults: port {{ cookiecutter.host_port }}, {% if tls %}HTTPS port {{ cookiecutter.host_https_port }}, certs/tls.crt and certs/tls.key
+# ({% if cookiecutter.https == "self-signed" %}made by scripts/self-signed-cert.sh when missing{% else %}yours; mounted read-only{% endif %}), {% endif %}name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}. Settings such as
 # NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
 port={{ cookiecutter.host_port }}
+{% if tls %}
+https_port={{ cookiecutter.host_https_port }}
+cert=""
+key=""
+{% endif %}
 name={{ cookiecutter.container_name }}
 image={{ cookiecutter.image_name }}
 
@@ -21,7 +28,8 @@ die() {
 }
 
 usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    # The comment block at the top of this file.
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 }
 
 check_docker() {
@@ -38,6 +46,36 @@ confirm() {
     [ "$answer" = y ] || [ "$answer" = Y ]
 }
 
+{% if tls %}
+absolute() {
+    case "$1" in
+        /*) echo "$1" ;;
+        *) echo "$PWD/$1" ;;
+    esac
+}
+
+check_certificate() {
+{% if cookiecutter.https == "self-signed" %}
+    # For development: make (or renew) the self-signed certificate in
+    # certs/, unless --cert names another one.
+    [ "$cert" != "$PWD/certs/tls.crt" ] || scripts/self-signed-cert.sh
+{% endif %}
+    [ -f "$cert" ] || die "no certificate at $cert: pass --cert FILE --key FILE{% if cookiecutter.https == "provided" %} (for a test: scripts/self-signed-cert.sh){% endif %}"
+    [ -f "$key" ] || die "no private key at $key: pass --key FILE"
+    command -v openssl >/dev/null 2>&1 || die "openssl is needed to check the certificate; install it"
+    openssl x509 -noout -in "$cert" 2>/dev/null || die "$cert is not a PEM certificate"
+    [ "$(openssl x509 -noout -pubkey -in "$cert")" = "$(openssl pkey -pubout -in "$key" 2>/dev/null)" ] ||
+        die "$key is not the private key of $cert"
+    openssl x509 -noout -checkend 0 -in "$cert" >/dev/null || die "$cert has expired"
+}
+
+check_key_readable() {
+    # nginx reads the key as the image's user, uid 10001.
+    docker run --rm --user 10001 --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
+        die "uid 10001 cannot read $key: as root, chgrp 10001 $key && chmod 640 $key"
+}
+
+{% endif %}
 remove_container() {
     if docker container inspect "$name" >/dev/null 2>&1; then
         docker stop "$name" >/dev/null
@@ -52,7 +90,13 @@ install() {
     for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
         settings+=(--env "$variable")
     done
+{% if tls %}
+    check_certificate
+{% endif %}
     docker build --tag "$image" .
+{% if tls %}
+    check_key_readable
+{% endif %}
     # The new image is ready: only now replace the old container, so a
     # failed build leaves the running service alone.
     remove_container
@@ -62,11 +106,17 @@ install() {
         --name "$name" \
         --restart unless-stopped \
         --publish "$port:{{ cookiecutter._container_port }}" \
+{% if tls %}
+        --publish "$https_port:{{ cookiecutter._container_tls_port }}" \
+        --env "NGINX_HTTPS_REDIRECT_PORT=$https_port" \
+        --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" \
+        --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro" \
+{% endif %}
         --read-only --tmpfs /tmp \
         --volume "$name-data:/srv/data" \
         "${settings[@]}" \
         "$image" >/dev/null
-    echo "$name is serving at http://localhost:$port/"
+    echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"
 }
 
 uninstall() {
@@ -85,6 +135,11 @@ main() {
     while [ $# -gt 0 ]; do
         case "$1" in
             --port) port=${2:?--port needs a value} && shift ;;
+{% if tls %}
+            --https-port) https_port=${2:?--https-port needs a value} && shift ;;
+            --cert) cert=$(absolute "${2:?--cert needs a file}") && shift ;;
+            --key) key=$(absolute "${2:?--key needs a file}") && shift ;;
+{% endif %}
             --name) name=${2:?--name needs a value} && shift ;;
             --image) image=${2:?--image needs a value} && shift ;;
             --uninstall) action=uninstall ;;
@@ -95,6 +150,10 @@ main() {
         shift
     done
     cd "$(dirname "$0")"
+{% if tls %}
+    cert=${cert:-$PWD/certs/tls.crt}
+    key=${key:-$PWD/certs/tls.key}
+{% endif %}
     check_docker
     if [ "$action" = install ]; then
         install

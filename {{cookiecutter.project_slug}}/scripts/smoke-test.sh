@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
+{% set tls = cookiecutter.https != "none" %}
 # Check a running deployment from outside: the health route and the home page
 # must answer 200, served by nginx. Used by CI; handy after ./install.sh too.
+{% if tls %}
+#   scripts/smoke-test.sh [BASE_URL]   (default https://localhost:$HTTPS_PORT)
+# certs/tls.crt is trusted when it is there: a self-signed one passes too.
+set -euo pipefail
+
+base_url=${1:-https://localhost:${HTTPS_PORT:-{{ cookiecutter.host_https_port }}}}
+cacert=$(dirname "$0")/../certs/tls.crt
+curl_options=(--silent --show-error)
+if [ -f "$cacert" ]; then
+    curl_options+=(--cacert "$cacert")
+fi
+{% else %}
 #   scripts/smoke-test.sh [BASE_URL]   (default http://localhost:$HOST_PORT)
 set -euo pipefail
 
 base_url=${1:-http://localhost:${HOST_PORT:-{{ cookiecutter.host_port }}}}
+curl_options=(--silent --show-error)
+{% endif %}
 
 fail() {
     echo "smoke-test.sh: $*" >&2
@@ -13,10 +28,10 @@ fail() {
 
 for path in /health /; do
     # Wait for an answer: --fail makes errors (a 502 while the app starts) worth a retry.
-    curl --fail --silent --show-error --retry 15 --retry-delay 1 --retry-all-errors \
+    curl "${curl_options[@]}" --fail --retry 15 --retry-delay 1 --retry-all-errors \
         --output /dev/null "$base_url$path"
     # Then look at one answer's status and server.
-    headers=$(curl --silent --show-error --output /dev/null --dump-header - "$base_url$path" | tr -d '\r')
+    headers=$(curl "${curl_options[@]}" --output /dev/null --dump-header - "$base_url$path" | tr -d '\r')
     status=$(awk 'NR == 1 { print $2 }' <<<"$headers")
     server=$(awk -F ': *' 'tolower($1) == "server" { print $2 }' <<<"$headers")
     echo "$status $path (server: ${server:-none})"

@@ -1,0 +1,337 @@
+"""HTTPS in the baked project. In a real engine: the one-container deployment
+through install.sh with the self-signed certificate it makes, the split one
+through docker compose with a certificate of the test's own; verified
+requests, the redirect, old TLS refused, install.sh's refusals. Without an
+engine: the swarm and Kubernetes files with HTTPS on."""
+
+import http.client
+import json
+import os
+import shutil
+import ssl
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import CONTEXT, make_certificate, run, tool
+from deployments import LEGACY, VARIANTS, bake_and_build
+from engine import docker, free_port, wait_healthy
+
+TLS_PORT = int(CONTEXT["_container_tls_port"])
+TLS_DIR = CONTEXT["_tls_dir"]
+HSTS = CONTEXT["_tls_settings"]["NGINX_HSTS"]
+# One container: install.sh makes a self-signed certificate; split: the
+# user's certificate (one the test makes), through compose.
+TLS_VARIANTS = [
+    (base, deployment, "self-signed" if deployment == "single" else "provided")
+    for base, deployment in VARIANTS
+]
+
+
+@dataclass
+class Secure:
+    """A running HTTPS deployment: ports on 127.0.0.1, the nginx container,
+    and the certificate a client should trust."""
+
+    http_port: int
+    https_port: int
+    proxy: str
+    cafile: Path
+
+
+def https_get(port, cafile, path="/", version=None):
+    """GET over TLS, verifying the certificate; (status, headers, body, TLS version)."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    if version:
+        # Let this client offer versions its OpenSSL disables by default.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.minimum_version = context.maximum_version = version
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read(), connection.sock.version()
+    finally:
+        connection.close()
+
+
+def http_get_once(port, path):
+    """One plain-HTTP GET that does not follow redirects."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def install(variant, *args):
+    return run(
+        "./install.sh",
+        *args,
+        check=False,
+        cwd=variant.project,
+        env=LEGACY,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
+
+
+def container_exists(name):
+    return docker("container", "inspect", name, check=False).returncode == 0
+
+
+@contextmanager
+def secure_deployment(variant, name, cert=None, key=None):
+    http_port, https_port = free_port(), free_port()
+    if not variant.split:
+        # As a user: the image the variant built, the certificate install.sh makes.
+        files = ["--cert", cert, "--key", key] if cert else []
+        try:
+            result = install(
+                variant,
+                *("--name", name, "--image", variant.name),
+                *("--port", http_port, "--https-port", https_port),
+                *files,
+            )
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert f"https://localhost:{https_port}/" in result.stdout
+            wait_healthy(name)
+            yield Secure(http_port, https_port, name, cert or variant.project / "certs/tls.crt")
+        finally:
+            docker("rm", "--force", name, check=False)
+            docker("volume", "rm", f"{name}-data", check=False)
+    else:
+        env = {
+            "HOST_PORT": str(http_port),
+            "HTTPS_PORT": str(https_port),
+            "TLS_CERT_FILE": str(cert),
+            "TLS_KEY_FILE": str(key),
+        }
+        try:
+            variant.compose("up", "--detach", project=name, env=env)
+            proxy = variant.compose("ps", "--quiet", "proxy", project=name).stdout.strip()
+            wait_healthy(proxy)
+            yield Secure(http_port, https_port, proxy, cert)
+        finally:
+            variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
+
+
+def tls_variant_id(params):
+    return "base_image:{}-deployment:{}-https:{}".format(*params)
+
+
+@pytest.fixture(scope="session", params=TLS_VARIANTS, ids=tls_variant_id)
+def tls_variant(request, engine, cookies_session):
+    return bake_and_build(request, cookies_session, *request.param)
+
+
+def only(deployment):
+    """Run the test on the HTTPS variants of one deployment only."""
+    params = [v for v in TLS_VARIANTS if v[1] == deployment]
+    return pytest.mark.parametrize("tls_variant", params, indirect=True, ids=tls_variant_id)
+
+
+@pytest.fixture(scope="session")
+def secure(tls_variant, certificate):
+    key = certificate.with_name("tls.key")
+    cert, key = (None, None) if not tls_variant.split else (certificate, key)
+    with secure_deployment(tls_variant, f"{tls_variant.name}-secure", cert, key) as running:
+        yield running
+
+
+@pytest.mark.docker
+def test_https_serves_with_a_verified_certificate(tls_variant, secure):
+    status, headers, body, _ = https_get(secure.https_port, secure.cafile)
+    assert status == 200
+    assert headers["Server"] == "nginx"
+    assert headers["Strict-Transport-Security"] == HSTS
+    assert json.loads(body) == {"message": f"Hello from {tls_variant.name}!"}
+
+
+@pytest.mark.docker
+def test_plain_http_redirects_to_https_but_for_health(secure):
+    status, headers, _ = http_get_once(secure.http_port, "/some/page?x=1")
+    assert status == 301
+    assert headers["Location"] == f"https://127.0.0.1:{secure.https_port}/some/page?x=1"
+    assert "Strict-Transport-Security" not in headers  # only over HTTPS
+    status, headers, body = http_get_once(secure.http_port, "/health")
+    assert (status, json.loads(body)) == (200, {"status": "ok"})
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_tls_1_2_and_1_3_are_accepted(secure, version):
+    status, _, _, used = https_get(secure.https_port, secure.cafile, version=version)
+    assert (status, used) == (200, version.name.replace("v1_", "v1."))
+
+
+@pytest.mark.docker
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_older_tls_is_refused_by_the_server(secure, version):
+    with pytest.raises(ssl.SSLError) as refused:
+        https_get(secure.https_port, secure.cafile, version=version)
+    # The server's alert, not this client declining to try.
+    assert refused.value.reason == "TLSV1_ALERT_PROTOCOL_VERSION", refused.value
+
+
+@pytest.mark.docker
+def test_nginx_config_with_tls_is_valid_in_the_container(secure):
+    docker("exec", secure.proxy, "nginx", "-t", "-q", "-e", "stderr", "-c", CONTEXT["_nginx_conf"])
+    mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", secure.proxy).stdout)
+    tls_mounts = {m["Destination"]: m["RW"] for m in mounts if m["Destination"].startswith(TLS_DIR)}
+    assert tls_mounts == {f"{TLS_DIR}/tls.crt": False, f"{TLS_DIR}/tls.key": False}
+
+
+@pytest.mark.docker
+def test_nothing_listens_on_the_tls_port_without_tls(served):
+    def connects(port):
+        probe = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
+        return docker("exec", served.proxy, "bash", "-c", probe, check=False).returncode == 0
+
+    assert connects(CONTEXT["_container_port"])  # the probe works
+    assert not connects(TLS_PORT)
+
+
+def fingerprint(cert):
+    return run(tool("openssl"), "x509", "-noout", "-fingerprint", "-in", cert).stdout
+
+
+@pytest.mark.docker
+@only("single")
+def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, secure):
+    certs = tls_variant.project / "certs"
+    assert "certs/" in (tls_variant.project / ".gitignore").read_text().splitlines()
+    made = fingerprint(certs / "tls.crt")
+    key = (certs / "tls.key").stat()
+    if os.geteuid() == 0:  # shared with nginx's group only
+        assert (key.st_gid, key.st_mode & 0o777) == (10001, 0o640)
+    else:  # no chgrp without root: readable by all, a development key
+        assert key.st_mode & 0o777 == 0o644
+    with secure_deployment(tls_variant, f"{tls_variant.name}-again") as again:
+        assert https_get(again.https_port, again.cafile)[0] == 200
+    assert fingerprint(certs / "tls.crt") == made, "a valid certificate is kept"
+
+
+@pytest.fixture
+def refusal(tls_variant, tmp_path):
+    """install.sh with certificate files the test breaks; no container may result."""
+    name = f"{tls_variant.name}-refused"
+    cert = make_certificate(tmp_path / "mine")
+    other = make_certificate(tmp_path / "other")
+
+    def attempt(cert_file, key_file):
+        result = install(
+            tls_variant, "--name", name, "--image", tls_variant.name,
+            "--port", free_port(), "--https-port", free_port(),
+            "--cert", cert_file, "--key", key_file,
+        )  # fmt: skip
+        assert result.returncode == 1
+        assert not container_exists(name)
+        # One line of install.sh's own (the build before it may print more).
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("install.sh")]
+        return line
+
+    try:
+        yield attempt, cert, cert.with_name("tls.key"), other.with_name("tls.key")
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+@pytest.mark.docker
+@only("single")
+def test_install_refuses_a_missing_certificate(refusal, tmp_path):
+    attempt, _, key, _ = refusal
+    missing = tmp_path / "nowhere.crt"
+    assert attempt(missing, key) == (
+        f"install.sh: no certificate at {missing}: pass --cert FILE --key FILE"
+    )
+
+
+@pytest.mark.docker
+@only("single")
+def test_install_refuses_a_key_of_another_certificate(refusal):
+    attempt, cert, _, other_key = refusal
+    assert attempt(cert, other_key) == f"install.sh: {other_key} is not the private key of {cert}"
+
+
+@pytest.mark.docker
+@only("single")
+def test_install_refuses_a_key_nginx_cannot_read(refusal):
+    attempt, cert, key, _ = refusal
+    key.chmod(0o600)  # root's alone: uid 10001 in the container cannot open it
+    assert attempt(cert, key).startswith(f"install.sh: uid 10001 cannot read {key}: ")
+
+
+@pytest.mark.docker
+@only("split")
+def test_compose_without_the_certificate_fails_and_makes_no_folder(tls_variant):
+    name = f"{tls_variant.name}-nocert"
+    env = {"HOST_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
+    try:
+        up = tls_variant.compose("up", "--detach", project=name, env=env, check=False)
+        assert up.returncode != 0
+    finally:
+        tls_variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
+    # A short-syntax bind would have made a folder where the certificate belongs.
+    assert not (tls_variant.project / "certs").exists()
+
+
+# --- Swarm and Kubernetes files with HTTPS (no engine needed) ----------------
+
+
+@pytest.fixture(scope="module")
+def tls_project(cookies_session):
+    result = cookies_session.bake(
+        extra_context={"project_name": "Shop", "deployment": "split", "https": "provided"}
+    )
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
+    stack = tls_project / "docker-stack.yml"
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
+    config = yaml.safe_load(stack.read_text())
+    proxy = config["services"]["proxy"]
+    targets = {secret["target"]: secret["uid"] for secret in proxy["secrets"]}
+    assert targets == {f"{TLS_DIR}/tls.crt": "10001", f"{TLS_DIR}/tls.key": "10001"}
+    assert {port["target"] for port in proxy["ports"]} == {
+        int(CONTEXT["_container_port"]),
+        TLS_PORT,
+    }
+    assert set(config["secrets"]) == {s["source"] for s in proxy["secrets"]}
+
+
+def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
+    from test_orchestration import container, render
+
+    shutil.copytree(tls_project / "k8s", tmp_path / "k8s")  # kustomize wants relative paths
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        "resources: [../k8s]\ncomponents: [../k8s/ingress]\n"
+    )
+    manifests = render(tmp_path, overlay)
+    pod = manifests["Deployment", "proxy"]["spec"]["template"]["spec"]
+    [secret] = [v["secret"] for v in pod["volumes"] if "secret" in v]
+    assert secret == {"secretName": "proxy-tls", "defaultMode": 0o440}
+    assert pod["securityContext"]["fsGroup"] == 10001  # nginx's group may read the key
+    proxy = container(manifests, "proxy")
+    [mount] = [m for m in proxy["volumeMounts"] if m["mountPath"] == TLS_DIR]
+    assert mount["readOnly"] is True
+    assert {"name": "https", "containerPort": TLS_PORT} in proxy["ports"]
+    ports = {p["name"]: p["port"] for p in manifests["Service", "proxy"]["spec"]["ports"]}
+    assert ports == {"http": 80, "https": 443}
+    settings = {item["name"]: item.get("value") for item in proxy["env"]}
+    assert settings["NGINX_HTTPS_REDIRECT_PORT"] == "443"
+    ingress = manifests["Ingress", "proxy"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["port"] == {"name": "https"}
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
