@@ -5,6 +5,7 @@ tagged image made here is removed again, also when a test fails.
 """
 
 import itertools
+import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +113,19 @@ def deployment(variant, name, env=None):
             yield Running(port, proxy, app)
         finally:
             variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
+
+
+def run_install(variant, *args):
+    """The variant's install.sh as a script runs it: no terminal on stdin."""
+    return run(
+        "./install.sh",
+        *args,
+        check=False,
+        cwd=variant.project,
+        env=LEGACY,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
 
 
 def remove_images(images):

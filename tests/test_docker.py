@@ -2,11 +2,10 @@
 through nginx and uWSGI; install.sh and docker compose do what their docs say."""
 
 import json
-import subprocess
 
 import pytest
-from conftest import CONTEXT, run, skip_or_fail
-from deployments import LEGACY, remove_images
+from conftest import CONTEXT, skip_or_fail
+from deployments import remove_images, run_install
 from engine import buildkit_client, docker, free_port, http_get, wait_healthy
 
 pytestmark = pytest.mark.docker
@@ -55,18 +54,6 @@ def test_deployment_lifecycle(variant):
         check_compose_up_and_down(variant)
     else:
         check_install_script(variant)
-
-
-def run_install(variant, *args):
-    return run(
-        "./install.sh",
-        *args,
-        check=False,
-        cwd=variant.project,
-        env=LEGACY,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
 
 
 def containers_named(name):

@@ -181,7 +181,7 @@ def remove_stack(stack):
             not stack_containers(stack)
             and not docker("network", "ls", "--quiet", "--filter", label).stdout.strip()
         ),
-        timeout=60,
+        timeout=120,  # tasks stop gracefully, then swarm removes the network
     )
     volumes = docker("volume", "ls", "--quiet", "--filter", label).stdout.split()
     if volumes:

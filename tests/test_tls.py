@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import ssl
-import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import CONTEXT, make_certificate, run, tool
-from deployments import LEGACY, VARIANTS, bake_and_build
+from deployments import VARIANTS, bake_and_build, run_install
 from engine import docker, free_port, wait_healthy
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])
@@ -69,18 +68,6 @@ def http_get_once(port, path):
         connection.close()
 
 
-def install(variant, *args):
-    return run(
-        "./install.sh",
-        *args,
-        check=False,
-        cwd=variant.project,
-        env=LEGACY,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
-
-
 def container_exists(name):
     return docker("container", "inspect", name, check=False).returncode == 0
 
@@ -92,7 +79,7 @@ def secure_deployment(variant, name, cert=None, key=None):
         # As a user: the image the variant built, the certificate install.sh makes.
         files = ["--cert", cert, "--key", key] if cert else []
         try:
-            result = install(
+            result = run_install(
                 variant,
                 *("--name", name, "--image", variant.name),
                 *("--port", http_port, "--https-port", https_port),
@@ -218,6 +205,18 @@ def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, s
     assert fingerprint(certs / "tls.crt") == made, "a valid certificate is kept"
 
 
+@pytest.mark.docker
+@only("single")
+def test_a_bad_certificate_leaves_the_running_service_alone(tls_variant, secure, tmp_path):
+    running = docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout
+    other_key = make_certificate(tmp_path / "other").with_name("tls.key")
+    flags = ["--name", secure.proxy, "--image", tls_variant.name]
+    result = run_install(tls_variant, *flags, "--cert", secure.cafile, "--key", other_key)
+    assert result.returncode == 1
+    assert docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout == running
+    assert https_get(secure.https_port, secure.cafile)[0] == 200
+
+
 @pytest.fixture
 def refusal(tls_variant, tmp_path):
     """install.sh with certificate files the test breaks; no container may result."""
@@ -226,7 +225,7 @@ def refusal(tls_variant, tmp_path):
     other = make_certificate(tmp_path / "other")
 
     def attempt(cert_file, key_file):
-        result = install(
+        result = run_install(
             tls_variant, "--name", name, "--image", tls_variant.name,
             "--port", free_port(), "--https-port", free_port(),
             "--cert", cert_file, "--key", key_file,

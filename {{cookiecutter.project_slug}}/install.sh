@@ -2,14 +2,21 @@
 {% set tls = cookiecutter.https != "none" %}
 # Build the image and run {{ cookiecutter.project_name }} as a container that comes back after a reboot.
 #
-#   ./install.sh [--port PORT]{% if tls %} [--https-port PORT] [--cert FILE --key FILE]{% endif %} [--name NAME] [--image IMAGE]
+#   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
+{% if tls %}
+#                [--https-port PORT] [--cert FILE --key FILE]
+{% endif %}
 #       build the image, then start the container, replacing one of the same name
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the image; the data volume is kept
 #
-# Defaults: port {{ cookiecutter.host_port }}, {% if tls %}HTTPS port {{ cookiecutter.host_https_port }}, certs/tls.crt and certs/tls.key
-# ({% if cookiecutter.https == "self-signed" %}made by scripts/self-signed-cert.sh when missing{% else %}yours; mounted read-only{% endif %}), {% endif %}name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}. Settings such as
-# NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to the container.
+# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
+{% if tls %}
+# HTTPS on port {{ cookiecutter.host_https_port }} with certs/tls.crt and certs/tls.key, mounted read-only
+# ({% if cookiecutter.https == "self-signed" %}made by scripts/self-signed-cert.sh when missing{% else %}yours; scripts/self-signed-cert.sh makes a test one{% endif %}).
+{% endif %}
+# Settings such as NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to
+# the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 

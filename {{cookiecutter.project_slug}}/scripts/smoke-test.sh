@@ -2,23 +2,21 @@
 {% set tls = cookiecutter.https != "none" %}
 # Check a running deployment from outside: the health route and the home page
 # must answer 200, served by nginx. Used by CI; handy after ./install.sh too.
+#   scripts/smoke-test.sh [BASE_URL]   (default {% if tls %}https://localhost:$HTTPS_PORT{% else %}http://localhost:$HOST_PORT{% endif %})
 {% if tls %}
-#   scripts/smoke-test.sh [BASE_URL]   (default https://localhost:$HTTPS_PORT)
 # certs/tls.crt is trusted when it is there: a self-signed one passes too.
+{% endif %}
 set -euo pipefail
 
+curl_options=(--silent --show-error)
+{% if tls %}
 base_url=${1:-https://localhost:${HTTPS_PORT:-{{ cookiecutter.host_https_port }}}}
 cacert=$(dirname "$0")/../certs/tls.crt
-curl_options=(--silent --show-error)
 if [ -f "$cacert" ]; then
     curl_options+=(--cacert "$cacert")
 fi
 {% else %}
-#   scripts/smoke-test.sh [BASE_URL]   (default http://localhost:$HOST_PORT)
-set -euo pipefail
-
 base_url=${1:-http://localhost:${HOST_PORT:-{{ cookiecutter.host_port }}}}
-curl_options=(--silent --show-error)
 {% endif %}
 
 fail() {
