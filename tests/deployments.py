@@ -182,6 +182,30 @@ def variant(request, engine, cookies_session):
     return bake_and_build(request, cookies_session, *request.param)
 
 
+# With HTTPS, one container: install.sh makes a self-signed certificate;
+# split: the user's certificate (one the test makes).
+TLS_VARIANTS = [
+    (base, deployment, "self-signed" if deployment == "single" else "provided")
+    for base, deployment in VARIANTS
+]
+
+
+def tls_variant_id(params):
+    return "base_image:{}-deployment:{}-https:{}".format(*params)
+
+
+@pytest.fixture(scope="session", params=TLS_VARIANTS, ids=tls_variant_id)
+def tls_variant(request, engine, cookies_session):
+    """The baked project of one variant with HTTPS on, built."""
+    return bake_and_build(request, cookies_session, *request.param)
+
+
+def only_tls(deployment):
+    """Run a test on the HTTPS variants of one deployment only."""
+    params = [v for v in TLS_VARIANTS if v[1] == deployment]
+    return pytest.mark.parametrize("tls_variant", params, indirect=True, ids=tls_variant_id)
+
+
 @pytest.fixture(scope="session")
 def served(variant):
     """The variant running for the whole session, for tests that only look."""

@@ -6,10 +6,12 @@ that are missing are made locally by scripts/base-image.sh (debootstrap);
 other bases are only used when the engine already has them or can pull them.
 """
 
+import http.client
 import json
 import os
 import shutil
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -99,6 +101,25 @@ def http_get(url, timeout=60):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.3)
+
+
+def https_get(port, cafile, path="/", version=None):
+    """GET https://127.0.0.1:port, verifying the certificate against cafile.
+
+    Returns (status, headers, body, TLS version). version: the only one offered.
+    """
+    context = ssl.create_default_context(cafile=str(cafile))
+    if version:
+        # Let this client offer versions its OpenSSL disables by default.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.minimum_version = context.maximum_version = version
+    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read(), connection.sock.version()
+    finally:
+        connection.close()
 
 
 def wait_healthy(container, timeout=60):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pytest
 import yaml
 from conftest import CONTEXT, run, tool
-from deployments import VARIANTS, deployment, variant_id
-from engine import docker, free_port, http_get, wait_healthy
+from deployments import VARIANTS, deployment, only_tls, variant_id
+from engine import docker, free_port, http_get, https_get, wait_healthy
 
 # The split variants only: the one-container deployment has none of these files.
 on_split_variants = pytest.mark.parametrize(
@@ -239,6 +239,39 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
         assert load.seen == {200: load.total} and load.total > 500, load
     finally:
         remove_stack(stack)
+
+
+@pytest.mark.docker
+@only_tls("split")
+def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, certificate):
+    stack = f"{tls_variant.name}-stack"
+    http_port, https_port = free_port(), free_port()
+    env = {
+        "HOST_PORT": str(http_port),
+        "HTTPS_PORT": str(https_port),
+        "TLS_CERT_FILE": str(certificate),
+        "TLS_KEY_FILE": str(certificate.with_name("tls.key")),
+    }
+    try:
+        docker(
+            *("stack", "deploy", "--resolve-image", "never"),
+            *("--compose-file", "docker-stack.yml", stack),
+            cwd=tls_variant.project,
+            env=env,
+        )
+        [proxy] = wait_for("the proxy", lambda: stack_containers(stack, "proxy", "status=running"))
+        healthy = ("status=running", "health=healthy")
+        wait_for("2 healthy app tasks", lambda: len(stack_containers(stack, "app", *healthy)) == 2)
+        time.sleep(DNS_CACHE)  # nginx may have cached "no app yet" for this long
+        status, headers, _, _ = https_get(https_port, certificate)
+        assert (status, headers["Server"]) == (200, "nginx")
+        # The secrets are nginx's alone: uid 10001, read-only for it.
+        key = f"{CONTEXT['_tls_dir']}/tls.key"
+        owner = docker("exec", proxy, "stat", "--format", "%u %a", key).stdout.split()
+        assert owner == ["10001", "400"]
+    finally:
+        remove_stack(stack)
+    assert not docker("secret", "ls", "--quiet", "--filter", f"name={tls_variant.name}").stdout
 
 
 # --- Files for swarm and Kubernetes (no engine needed) -----------------------

@@ -16,18 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import CONTEXT, make_certificate, run, tool
-from deployments import VARIANTS, bake_and_build, run_install
-from engine import docker, free_port, wait_healthy
+from deployments import only_tls, run_install
+from engine import docker, free_port, https_get, wait_healthy
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])
 TLS_DIR = CONTEXT["_tls_dir"]
 HSTS = CONTEXT["_tls_settings"]["NGINX_HSTS"]
-# One container: install.sh makes a self-signed certificate; split: the
-# user's certificate (one the test makes), through compose.
-TLS_VARIANTS = [
-    (base, deployment, "self-signed" if deployment == "single" else "provided")
-    for base, deployment in VARIANTS
-]
 
 
 @dataclass
@@ -39,22 +33,6 @@ class Secure:
     https_port: int
     proxy: str
     cafile: Path
-
-
-def https_get(port, cafile, path="/", version=None):
-    """GET over TLS, verifying the certificate; (status, headers, body, TLS version)."""
-    context = ssl.create_default_context(cafile=str(cafile))
-    if version:
-        # Let this client offer versions its OpenSSL disables by default.
-        context.set_ciphers("DEFAULT:@SECLEVEL=0")
-        context.minimum_version = context.maximum_version = version
-    connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read(), connection.sock.version()
-    finally:
-        connection.close()
 
 
 def http_get_once(port, path):
@@ -106,21 +84,6 @@ def secure_deployment(variant, name, cert=None, key=None):
             yield Secure(http_port, https_port, proxy, cert)
         finally:
             variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
-
-
-def tls_variant_id(params):
-    return "base_image:{}-deployment:{}-https:{}".format(*params)
-
-
-@pytest.fixture(scope="session", params=TLS_VARIANTS, ids=tls_variant_id)
-def tls_variant(request, engine, cookies_session):
-    return bake_and_build(request, cookies_session, *request.param)
-
-
-def only(deployment):
-    """Run the test on the HTTPS variants of one deployment only."""
-    params = [v for v in TLS_VARIANTS if v[1] == deployment]
-    return pytest.mark.parametrize("tls_variant", params, indirect=True, ids=tls_variant_id)
 
 
 @pytest.fixture(scope="session")
@@ -190,7 +153,7 @@ def fingerprint(cert):
 
 
 @pytest.mark.docker
-@only("single")
+@only_tls("single")
 def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, secure):
     certs = tls_variant.project / "certs"
     assert "certs/" in (tls_variant.project / ".gitignore").read_text().splitlines()
@@ -206,7 +169,7 @@ def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, s
 
 
 @pytest.mark.docker
-@only("single")
+@only_tls("single")
 def test_a_bad_certificate_leaves_the_running_service_alone(tls_variant, secure, tmp_path):
     running = docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout
     other_key = make_certificate(tmp_path / "other").with_name("tls.key")
@@ -243,7 +206,7 @@ def refusal(tls_variant, tmp_path):
 
 
 @pytest.mark.docker
-@only("single")
+@only_tls("single")
 def test_install_refuses_a_missing_certificate(refusal, tmp_path):
     attempt, _, key, _ = refusal
     missing = tmp_path / "nowhere.crt"
@@ -253,14 +216,14 @@ def test_install_refuses_a_missing_certificate(refusal, tmp_path):
 
 
 @pytest.mark.docker
-@only("single")
+@only_tls("single")
 def test_install_refuses_a_key_of_another_certificate(refusal):
     attempt, cert, _, other_key = refusal
     assert attempt(cert, other_key) == f"install.sh: {other_key} is not the private key of {cert}"
 
 
 @pytest.mark.docker
-@only("single")
+@only_tls("single")
 def test_install_refuses_a_key_nginx_cannot_read(refusal):
     attempt, cert, key, _ = refusal
     key.chmod(0o600)  # root's alone: uid 10001 in the container cannot open it
@@ -268,7 +231,7 @@ def test_install_refuses_a_key_nginx_cannot_read(refusal):
 
 
 @pytest.mark.docker
-@only("split")
+@only_tls("split")
 def test_compose_without_the_certificate_fails_and_makes_no_folder(tls_variant):
     name = f"{tls_variant.name}-nocert"
     env = {"HOST_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
