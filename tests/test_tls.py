@@ -170,6 +170,17 @@ def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, s
 
 @pytest.mark.docker
 @only_tls("single")
+def test_install_serves_the_users_certificate(tls_variant, certificate):
+    key = certificate.with_name("tls.key")
+    with secure_deployment(tls_variant, f"{tls_variant.name}-own", certificate, key) as own:
+        status, _, _, _ = https_get(own.https_port, certificate)
+        assert status == 200
+        mounted = docker("exec", own.proxy, "cat", f"{TLS_DIR}/tls.crt").stdout
+        assert mounted == certificate.read_text()
+
+
+@pytest.mark.docker
+@only_tls("single")
 def test_a_bad_certificate_leaves_the_running_service_alone(tls_variant, secure, tmp_path):
     running = docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout
     other_key = make_certificate(tmp_path / "other").with_name("tls.key")
