@@ -1,8 +1,9 @@
 """HTTPS in the baked project. In a real engine: the one-container deployment
-through install.sh with the self-signed certificate it makes, the split one
-through docker compose with a certificate of the test's own; verified
-requests, the redirect, old TLS refused, install.sh's refusals. Without an
-engine: the swarm and Kubernetes files with HTTPS on."""
+through install.sh, with the self-signed certificate it makes or one of the
+test's own, the split one through docker compose with the test's own;
+verified requests, the redirect, old TLS refused, install.sh's refusals.
+Without an engine: the swarm and Kubernetes files with HTTPS on (swarm in a
+real engine: test_orchestration.py)."""
 
 import http.client
 import json
@@ -54,7 +55,7 @@ def container_exists(name):
 def secure_deployment(variant, name, cert=None, key=None):
     http_port, https_port = free_port(), free_port()
     if not variant.split:
-        # As a user: the image the variant built, the certificate install.sh makes.
+        # As a user: the image the variant built; without cert, the one install.sh makes.
         files = ["--cert", cert, "--key", key] if cert else []
         try:
             result = run_install(
