@@ -35,6 +35,7 @@ class Stack:
     container_port: int
     code_file: Path  # edited to time a rebuild
     run_args: list[str] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)
     results: dict[str, list[float]] = field(default_factory=dict)
 
     def record(self, metric, value):
@@ -101,6 +102,7 @@ class Container:
             "--publish",
             f"127.0.0.1:{self.port}:{self.stack.container_port}",
             self.stack.image,
+            *self.stack.command,
         ).stdout.strip()
         wait_for_200(f"http://127.0.0.1:{self.port}/")
         return time.monotonic() - started
@@ -186,12 +188,30 @@ def article(workdir):
     return Stack("article", context, "bench-article", 80, context / "app.py")
 
 
+# nginx answering 200 itself, no uWSGI or Flask behind it: the ceiling of this path.
+CEILING_SITE = "server { listen 80; location / { return 200 ok; } }"
+
+
+def ceiling(article_stack):
+    """nginx alone in the article's image (same base, same nginx)."""
+    site = "/etc/nginx/sites-enabled/default"
+    command = f"echo '{CEILING_SITE}' >{site} && exec nginx -g 'daemon off;'"
+    return Stack(
+        "nginx-alone",
+        article_stack.context,
+        article_stack.image,
+        80,
+        None,
+        command=["sh", "-c", command],
+    )
+
+
 def build(stack, base_image, no_cache):
     args = ["docker", "build", "--tag", stack.image, "--build-arg", f"BASE_IMAGE={base_image}"]
     return timed(*args, *(["--no-cache"] if no_cache else []), stack.context, env=LEGACY)
 
 
-def measure(stacks, base_image, rounds, seconds, connections):
+def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):
     for stack in stacks:
         print(f"building {stack.name} (cold) ...", file=sys.stderr)
         stack.record("cold build (s)", build(stack, base_image, no_cache=True))
@@ -222,6 +242,10 @@ def measure(stacks, base_image, rounds, seconds, connections):
                 stack.record("docker stop (s)", container.stop())
             finally:
                 sh("docker", "rm", "--force", container.name, check=False)
+        with Container(nginx_alone) as container:
+            loopback = f"127.0.0.1:{container.port}"
+            wrk(loopback, 2, connections)
+            nginx_alone.record("throughput (req/s)", wrk(loopback, seconds, connections)[0])
 
 
 CPU_METRIC = "container CPU per request (us)"
@@ -271,6 +295,17 @@ def table(article_stack, baked):
     return "\n".join(rows)
 
 
+def ceiling_line(nginx_alone, stacks):
+    """How much of nginx's own speed each stack keeps: comparable across machines."""
+    metric = "throughput (req/s)"
+    top = nginx_alone.median(metric)
+    shares = ", ".join(f"{s.name} {s.median(metric) / top:.3f}" for s in stacks)
+    return (
+        f"\nnginx alone answering 200 (same image, no uWSGI or Flask): {top:,.0f} req/s; "
+        f"share of it reached: {shares}"
+    )
+
+
 def chart(article_stack, baked, path):
     import matplotlib
 
@@ -303,10 +338,16 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         baked = bake_default(Path(workdir), options.base_image)
         article_stack = article(Path(workdir))
+        nginx_alone = ceiling(article_stack)
         stacks = [article_stack, baked]
         try:
             measure(
-                stacks, options.base_image, options.rounds, options.seconds, options.connections
+                stacks,
+                nginx_alone,
+                options.base_image,
+                options.rounds,
+                options.seconds,
+                options.connections,
             )
         finally:
             sh("docker", "rmi", "--force", *(s.image for s in stacks), check=False)
@@ -315,6 +356,7 @@ def main():
         f"-d{options.seconds}s on 127.0.0.1; {options.rounds} interleaved rounds\n"
     )
     print(table(article_stack, baked))
+    print(ceiling_line(nginx_alone, stacks))
     chart(article_stack, baked, options.chart)
     print(f"\nchart: {options.chart}")
 

@@ -103,6 +103,27 @@ def http_get(url, timeout=60):
             time.sleep(0.3)
 
 
+def get_once(connection, path):
+    """One GET on a new connection, redirects not followed.
+
+    Returns (status, headers, body, TLS version or None).
+    """
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        secure = isinstance(connection, http.client.HTTPSConnection)
+        version = connection.sock.version() if secure else None
+        return response.status, response.headers, body, version
+    finally:
+        connection.close()
+
+
+def http_get_once(port, path="/"):
+    """GET http://127.0.0.1:port: (status, headers, body)."""
+    return get_once(http.client.HTTPConnection("127.0.0.1", port, timeout=10), path)[:3]
+
+
 def https_get(port, cafile, path="/", version=None):
     """GET https://127.0.0.1:port, verifying the certificate against cafile.
 
@@ -114,12 +135,7 @@ def https_get(port, cafile, path="/", version=None):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
         context.minimum_version = context.maximum_version = version
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read(), connection.sock.version()
-    finally:
-        connection.close()
+    return get_once(connection, path)
 
 
 def wait_healthy(container, timeout=60):

@@ -16,6 +16,7 @@ import yaml
 from conftest import CONTEXT, run, tool
 from deployments import VARIANTS, deployment, only_tls, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
+from manifests import container, render
 
 # The split variants only: the one-container deployment has none of these files.
 on_split_variants = pytest.mark.parametrize(
@@ -307,20 +308,6 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     services = yaml.safe_load(config.stdout)["services"]
     assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
     assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
-
-
-def render(tmp_path, directory):
-    """kubectl kustomize's output, checked with kubernetes-validate --strict."""
-    output = tmp_path / f"{directory.name}.yaml"
-    output.write_text(run(tool("kubectl"), "kustomize", directory).stdout)
-    run(tool("kubernetes-validate"), "--strict", "--quiet", output)
-    documents = yaml.safe_load_all(output.read_text())
-    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents}
-
-
-def container(manifests, name):
-    [spec] = manifests["Deployment", name]["spec"]["template"]["spec"]["containers"]
-    return spec
 
 
 def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):

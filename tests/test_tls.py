@@ -5,7 +5,6 @@ verified requests, the redirect, old TLS refused, install.sh's refusals.
 Without an engine: the swarm and Kubernetes files with HTTPS on (swarm in a
 real engine: test_orchestration.py)."""
 
-import http.client
 import json
 import os
 import shutil
@@ -18,7 +17,8 @@ import pytest
 import yaml
 from conftest import CONTEXT, make_certificate, run, tool
 from deployments import only_tls, run_install
-from engine import docker, free_port, https_get, wait_healthy
+from engine import docker, free_port, http_get_once, https_get, wait_healthy
+from manifests import container, render
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])
 TLS_DIR = CONTEXT["_tls_dir"]
@@ -34,17 +34,6 @@ class Secure:
     https_port: int
     proxy: str
     cafile: Path
-
-
-def http_get_once(port, path):
-    """One plain-HTTP GET that does not follow redirects."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
 
 
 def container_exists(name):
@@ -283,8 +272,6 @@ def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
 
 
 def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
-    from test_orchestration import container, render
-
     shutil.copytree(tls_project / "k8s", tmp_path / "k8s")  # kustomize wants relative paths
     overlay = tmp_path / "overlay"
     overlay.mkdir()
