@@ -25,6 +25,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 LEGACY = {"DOCKER_BUILDKIT": "0"}
+# Metric names used in more than one place.
+THROUGHPUT = "throughput (req/s)"
+DIRECT_METRIC = "throughput, container address (req/s)"
+CPU_METRIC = "container CPU per request (us)"
+ERRORS = "errors under load"  # summed, not a median: a median could hide a few
 
 
 @dataclass
@@ -42,9 +47,9 @@ class Stack:
         self.results.setdefault(metric, []).append(value)
 
     def median(self, metric):
-        """The median; for errors the total, which a median could hide."""
+        """The median; for errors the total."""
         values = self.results[metric]
-        return sum(values) if metric == "errors under load" else statistics.median(values)
+        return sum(values) if metric == ERRORS else statistics.median(values)
 
 
 def sh(*args, check=True, env=None):
@@ -234,22 +239,20 @@ def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):
                 if used is not None:
                     used = cpu_seconds(container.id) - used
                     stack.record(CPU_METRIC, used / requests * 1e6)
-                stack.record("throughput (req/s)", rate)
-                stack.record("errors under load", errors)
+                stack.record(THROUGHPUT, rate)
+                stack.record(ERRORS, errors)
                 rate, errors, _ = wrk(container.address(), seconds, connections)
                 stack.record(DIRECT_METRIC, rate)
-                stack.record("errors under load", errors)
+                stack.record(ERRORS, errors)
                 stack.record("docker stop (s)", container.stop())
             finally:
                 sh("docker", "rm", "--force", container.name, check=False)
         with Container(nginx_alone) as container:
             loopback = f"127.0.0.1:{container.port}"
             wrk(loopback, 2, connections)
-            nginx_alone.record("throughput (req/s)", wrk(loopback, seconds, connections)[0])
+            nginx_alone.record(THROUGHPUT, wrk(loopback, seconds, connections)[0])
 
 
-CPU_METRIC = "container CPU per request (us)"
-DIRECT_METRIC = "throughput, container address (req/s)"
 # metric: (better when, target as baked/article ratio)
 TARGETS = {
     "image size (MB)": ("lower", 0.20),
@@ -257,18 +260,18 @@ TARGETS = {
     "rebuild after code edit (s)": ("lower", None),
     "first 200 after docker run (s)": ("lower", None),
     "docker stop (s)": ("lower", None),
-    "throughput (req/s)": ("higher", 2.0),
+    THROUGHPUT: ("higher", 2.0),
     # Without docker-proxy's share of the two cores (not a target: explains the one above).
     DIRECT_METRIC: ("higher", None),
     # nginx and uWSGI's own work per request, whatever shares the machine.
     CPU_METRIC: ("lower", None),
-    "errors under load": ("lower", None),
+    ERRORS: ("lower", None),
 }
 # Absolute targets for the baked image.
 LIMITS = {
     "first 200 after docker run (s)": 1.0,
     "rebuild after code edit (s)": 1.0,
-    "errors under load": 0,
+    ERRORS: 0,
 }
 
 
@@ -277,7 +280,7 @@ def paired_ratio(article_stack, baked, metric):
     back, so drift on a noisy machine cancels within a pair. None for the errors."""
     pairs = zip(article_stack.results[metric], baked.results[metric], strict=True)
     ratios = [b / a for a, b in pairs if a]
-    return statistics.median(ratios) if ratios and metric != "errors under load" else None
+    return statistics.median(ratios) if ratios and metric != ERRORS else None
 
 
 def table(article_stack, baked):
@@ -307,9 +310,8 @@ def table(article_stack, baked):
 
 def ceiling_line(nginx_alone, stacks):
     """How much of nginx's own speed each stack keeps: comparable across machines."""
-    metric = "throughput (req/s)"
-    top = nginx_alone.median(metric)
-    shares = ", ".join(f"{s.name} {s.median(metric) / top:.3f}" for s in stacks)
+    top = nginx_alone.median(THROUGHPUT)
+    shares = ", ".join(f"{s.name} {s.median(THROUGHPUT) / top:.3f}" for s in stacks)
     return (
         f"\nnginx alone answering 200 (same image, no uWSGI or Flask): {top:,.0f} req/s; "
         f"share of it reached: {shares}"
@@ -325,7 +327,7 @@ def chart(article_stack, baked, path):
     figure, (throughput, size) = plt.subplots(1, 2, figsize=(9, 3.5))
     names = ["article", "baked"]
     colors = ["#999999", "#2a7ab9"]
-    for axis, metric in ((throughput, "throughput (req/s)"), (size, "image size (MB)")):
+    for axis, metric in ((throughput, THROUGHPUT), (size, "image size (MB)")):
         values = [article_stack.median(metric), baked.median(metric)]
         axis.bar(names, values, color=colors)
         axis.set_title(metric)

@@ -191,7 +191,7 @@ TLS_VARIANTS = [
 
 
 def tls_variant_id(params):
-    return "base_image:{}-deployment:{}-https:{}".format(*params)
+    return f"{variant_id(params[:2])}-https:{params[2]}"
 
 
 @pytest.fixture(scope="session", params=TLS_VARIANTS, ids=tls_variant_id)

@@ -189,27 +189,32 @@ def remove_stack(stack):
         docker("volume", "rm", *volumes)
 
 
+def deploy_stack(variant, stack, env):
+    # No registry here: the variant's images on this node, by their baked names.
+    docker(
+        *("stack", "deploy", "--resolve-image", "never"),
+        *("--compose-file", "docker-stack.yml", stack),
+        cwd=variant.project,
+        env=env,
+    )
+
+
+def healthy_apps(stack, replicas):
+    apps = stack_containers(stack, "app", "status=running", "health=healthy")
+    return apps if len(apps) == replicas else None
+
+
 @pytest.mark.docker
 @on_split_variants
 def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
     stack, port = f"{variant.name}-stack", free_port()
 
     def deploy(**settings):
-        # No registry here: the variant's images on this node, by their baked names.
-        docker(
-            *("stack", "deploy", "--resolve-image", "never"),
-            *("--compose-file", "docker-stack.yml", stack),
-            cwd=variant.project,
-            env={"HOST_PORT": str(port), **settings},
-        )
-
-    def healthy_apps(replicas):
-        apps = stack_containers(stack, "app", "status=running", "health=healthy")
-        return apps if len(apps) == replicas else None
+        deploy_stack(variant, stack, {"HOST_PORT": str(port), **settings})
 
     try:
         deploy()
-        apps = wait_for("2 healthy app tasks", lambda: healthy_apps(2))
+        apps = wait_for("2 healthy app tasks", lambda: healthy_apps(stack, 2))
         assert http_get(f"http://127.0.0.1:{port}/", timeout=120)[0] == 200
         [proxy] = stack_containers(stack, "proxy", "status=running")
         # dnsrr: the service name resolves to each task, no virtual IP (IPVS).
@@ -231,7 +236,7 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
                 return state == "completed"
 
             wait_for("the rolling update", update_state)
-        new = wait_for("2 healthy updated app tasks", lambda: healthy_apps(2))
+        new = wait_for("2 healthy updated app tasks", lambda: healthy_apps(stack, 2))
         assert set(new).isdisjoint(apps)
         for app in new:
             env = docker("inspect", "--format", "{{json .Config.Env}}", app).stdout
@@ -254,15 +259,9 @@ def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, 
         "TLS_KEY_FILE": str(certificate.with_name("tls.key")),
     }
     try:
-        docker(
-            *("stack", "deploy", "--resolve-image", "never"),
-            *("--compose-file", "docker-stack.yml", stack),
-            cwd=tls_variant.project,
-            env=env,
-        )
+        deploy_stack(tls_variant, stack, env)
         [proxy] = wait_for("the proxy", lambda: stack_containers(stack, "proxy", "status=running"))
-        healthy = ("status=running", "health=healthy")
-        wait_for("2 healthy app tasks", lambda: len(stack_containers(stack, "app", *healthy)) == 2)
+        wait_for("2 healthy app tasks", lambda: healthy_apps(stack, 2))
         time.sleep(DNS_CACHE)  # nginx may have cached "no app yet" for this long
         status, headers, _, _ = https_get(https_port, certificate)
         assert (status, headers["Server"]) == (200, "nginx")
