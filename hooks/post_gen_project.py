@@ -17,41 +17,33 @@ COMMON = [
     ".gitignore",
     ".hadolint.yaml",
     "Dockerfile",
+    "LICENSE",
     "README.md",
     "app/__init__.py",
-    "docker-entrypoint.sh",
-    "healthcheck.py",
-    "nginx.conf.template",
+    "docker/app/healthcheck.py",
+    "docker/app/uwsgi.ini",
+    "docker/entrypoint.sh",
+    "docker/nginx/entrypoint.d/20-render-config.sh",
+    "docker/nginx/nginx.conf.template",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
     "scripts/publish.sh",
     "scripts/smoke-test.sh",
     "tests/test_app.py",
-    "uwsgi.ini",
     "wsgi.py",
 ]
 # Files that exist only for some answers: {prompt: {file: answers that keep it}}.
 OPTIONAL = {
     "deployment": {
         "install.sh": ("single",),
-        "supervise.sh": ("single",),
-        "docker-compose.yml": ("split",),
-        ".env": ("split",),
-        "docker-stack.yml": ("split",),
-        "k8s": ("split",),
+        "docker/supervise.sh": ("single",),
+        "compose.yaml": ("split",),
+        "deploy": ("split",),
     },
     "https": {"scripts/self-signed-cert.sh": ("provided", "self-signed")},
     "ci": {".github": ("github",), ".gitlab-ci.yml": ("gitlab",)},
 }
-SCRIPTS = [
-    "docker-entrypoint.sh",
-    "install.sh",
-    "supervise.sh",
-    "scripts/publish.sh",
-    "scripts/self-signed-cert.sh",
-    "scripts/smoke-test.sh",
-]
 # {% raw %}
 # Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
@@ -88,10 +80,9 @@ def remove(root, paths):
 
 
 def make_executable(root):
-    for path in SCRIPTS:
-        target = root / path
-        if target.exists():
-            target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    """Every shell script may be run directly (the image's entrypoint runs them)."""
+    for target in root.rglob("*.sh"):
+        target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
 def problems(root, answers):

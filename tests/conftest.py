@@ -1,96 +1,23 @@
-"""Shared fixtures: the matrix of answers, one bake per combination, tools."""
-
-import itertools
-import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+"""Fixtures and pytest hooks: one bake per combination, the run's summary."""
 
 import pytest
+from helpers import (
+    BAKED,
+    BUILDS,
+    REPO,
+    combination_id,
+    combinations,
+    make_certificate,
+    summary_lines,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
-CHOICES = {key: value for key, value in CONTEXT.items() if isinstance(value, list)}
-IN_CI = os.environ.get("CI", "").lower() == "true"
 # The Docker fixtures (engine, variant, served, fresh).
 pytest_plugins = ["deployments"]
-
-
-def combinations():
-    """Every combination of the choice prompts, as extra_context dicts."""
-    keys = list(CHOICES)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*CHOICES.values())]
-
-
-def combination_id(answers):
-    return "-".join(f"{key}:{value}" for key, value in answers.items())
-
-
-def skip_or_fail(reason):
-    """Outside CI a missing prerequisite skips loudly; in CI it is a failure."""
-    if IN_CI:
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
-def tool(name):
-    """Path of a command-line tool: this interpreter's environment first, then PATH.
-
-    /usr/sbin is searched too: Debian's nginx lives there, outside a user's PATH.
-    """
-    search = [str(Path(sys.executable).parent), os.environ["PATH"], "/usr/sbin"]
-    path = shutil.which(name, path=os.pathsep.join(search))
-    if path is None:
-        skip_or_fail(f"{name} is not installed (scripts/test.sh installs it)")
-    return path
-
-
-def run(*args, check=True, env=None, **kwargs):
-    """Run a command, capturing its output; with check, fail showing that output.
-
-    env is added to this process's environment rather than replacing it.
-    """
-    result = subprocess.run(
-        [str(arg) for arg in args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        **kwargs,
-    )
-    if check:
-        assert result.returncode == 0, (
-            f"{' '.join(map(str, args))} exited {result.returncode}\n"
-            f"{result.stdout}\n{result.stderr}"
-        )
-    return result
-
-
-def make_certificate(folder, host="localhost"):
-    """A self-signed certificate and key as folder/tls.crt and folder/tls.key,
-    the names the baked project mounts; valid for host and 127.0.0.1."""
-    folder.mkdir(parents=True, exist_ok=True)
-    cert, key = folder / "tls.crt", folder / "tls.key"
-    run(
-        tool("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt",
-        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", f"/CN={host}",
-        "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1",
-        "-keyout", key, "-out", cert,
-    )  # fmt: skip
-    key.chmod(0o644)  # nginx reads it as uid 10001 in the container
-    return cert
 
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory):
     return make_certificate(tmp_path_factory.mktemp("tls"))
-
-
-BAKED = pytest.StashKey[set]()
-# Docker variant ("base/deployment") -> None when built, else why it was skipped.
-BUILDS = pytest.StashKey[dict]()
 
 
 def pytest_configure(config):
@@ -109,16 +36,5 @@ def baked(request, cookies_session):
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    baked = len(config.stash[BAKED])
-    terminalreporter.write_line(f"baked {baked}/{len(combinations())} combinations")
-    builds = config.stash[BUILDS]
-    if builds:
-        skipped = {}
-        for variant, reason in builds.items():
-            if reason:
-                skipped.setdefault(reason, []).append(variant)
-        built = len(builds) - sum(map(len, skipped.values()))
-        why = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in skipped.items())
-        terminalreporter.write_line(
-            f"built {built}/{len(builds)} variants (skipped: {why or 'none'})"
-        )
+    for line in summary_lines(config.stash[BAKED], config.stash[BUILDS]):
+        terminalreporter.write_line(line)

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import BUILDS, CHOICES, CONTEXT, run, skip_or_fail
 from engine import (
     base_image_problem,
     compose_command,
@@ -20,6 +19,7 @@ from engine import (
     free_port,
     wait_healthy,
 )
+from helpers import BUILDS, CHOICES, CONTEXT, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
 LEGACY = {"DOCKER_BUILDKIT": "0"}

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import run
+from helpers import run
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 

@@ -1,7 +1,7 @@
 """Kubernetes manifests as the tests read them: rendered, validated, indexed."""
 
 import yaml
-from conftest import run, tool
+from helpers import run, tool
 
 
 def render(tmp_path, directory):

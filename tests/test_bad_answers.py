@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import run, tool
+from helpers import run, tool
 
 
 def show(value):

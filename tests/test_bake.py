@@ -5,24 +5,27 @@ import string
 import sys
 
 import pytest
-from conftest import CONTEXT, run, tool
+from helpers import CONTEXT, load_hook, run, tool
 
-# Jinja left in a file; GitHub's ${{ }} expressions are meant to stay.
-UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
+post = load_hook("post_gen_project")
+
+
+def top_paths(project):
+    """Each baked file as the hooks' table names it: a file, or its optional folder."""
+    optional_folders = {path for files in post.OPTIONAL.values() for path in files}
+    paths = set()
+    for file in project.rglob("*"):
+        if file.is_file():
+            path = str(file.relative_to(project))
+            folder = next((f for f in optional_folders if path.startswith(f + "/")), None)
+            paths.add(folder or path)
+    return paths
 
 
 def test_bakes_the_chosen_layout(baked):
+    """Exactly the files the post-gen hook's table lists for these answers."""
     answers, project = baked
-    files = {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
-    assert {"Dockerfile", "nginx.conf.template", "uwsgi.ini", "app/__init__.py", "wsgi.py"} <= files
-    assert ("install.sh" in files) == (answers["deployment"] == "single")
-    assert ("docker-compose.yml" in files) == (answers["deployment"] == "split")
-    assert (".env" in files) == (answers["deployment"] == "split")
-    assert ("docker-stack.yml" in files) == (answers["deployment"] == "split")
-    assert ("scripts/self-signed-cert.sh" in files) == (answers["https"] != "none")
-    assert ("k8s/kustomization.yaml" in files) == (answers["deployment"] == "split")
-    assert (".github/workflows/ci.yml" in files) == (answers["ci"] == "github")
-    assert (".gitlab-ci.yml" in files) == (answers["ci"] == "gitlab")
+    assert top_paths(project) == set(post.expected(answers))
 
 
 def test_no_unrendered_jinja(baked):
@@ -30,7 +33,7 @@ def test_no_unrendered_jinja(baked):
     leftovers = [
         str(path.relative_to(project))
         for path in project.rglob("*")
-        if path.is_file() and UNRENDERED.search(path.read_text())
+        if path.is_file() and post.UNRENDERED.search(path.read_text())
     ]
     assert leftovers == []
 
@@ -45,7 +48,9 @@ def test_dockerfile_uses_the_chosen_base(baked):
 
 def test_scripts_are_executable(baked):
     _, project = baked
-    for script in [*project.glob("*.sh"), *project.glob("scripts/*.sh")]:
+    scripts = list(project.rglob("*.sh"))
+    assert scripts
+    for script in scripts:
         assert script.stat().st_mode & 0o111, script
 
 
@@ -69,20 +74,18 @@ def test_hadolint_clean(baked):
 
 def test_shellcheck_clean(baked):
     _, project = baked
-    scripts = [str(p) for p in [*project.glob("*.sh"), *project.glob("scripts/*.sh")]]
+    scripts = list(project.rglob("*.sh"))
     assert scripts
     run(tool("shellcheck"), *scripts)
 
 
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
     answers, project = baked
-    # docker-entrypoint.sh fills the template's ${NGINX_*} from the environment,
+    # The entrypoint fills the template's ${NGINX_*} from the environment,
     # whose defaults the Dockerfile sets: exactly the settings the template uses.
-    template = (project / "nginx.conf.template").read_text()
-    dockerfile = (project / "Dockerfile").read_text()
+    template = (project / "docker" / "nginx" / "nginx.conf.template").read_text()
     defaults = {
-        name: value.strip('"')
-        for name, value in re.findall(r'\b(NGINX_\w+)=("[^"]*"|\S+)', dockerfile)
+        name: value for name, value in image_defaults(project).items() if name.startswith("NGINX_")
     }
     used = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
     assert used == set(defaults)
@@ -99,13 +102,13 @@ def test_nginx_config_is_valid(baked, tmp_path, certificate):
 def test_compose_file_matches_the_schema(baked):
     answers, project = baked
     if answers["deployment"] != "split":
-        assert not (project / "docker-compose.yml").exists()
+        assert not (project / "compose.yaml").exists()
         return
     run(
         tool("check-jsonschema"),
         "--builtin-schema",
         "vendor.compose-spec",
-        str(project / "docker-compose.yml"),
+        str(project / "compose.yaml"),
     )
 
 
@@ -123,3 +126,63 @@ def test_ci_file_matches_the_schema(baked, platform):
         assert not (project / path).exists()
         return
     run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
+
+
+def image_defaults(project):
+    """{setting: default} of the nginx and uWSGI settings in the Dockerfile's ENV."""
+    dockerfile = (project / "Dockerfile").read_text()
+    return {
+        name: value.strip('"')
+        for name, value in re.findall(r'\b((?:NGINX|UWSGI)_\w+)=("[^"]*"|\S+)', dockerfile)
+    }
+
+
+# Where a setting's default may be written: the image and the settings table.
+DEFAULTS_LIVE_IN = {"Dockerfile", "README.md"}
+
+
+def test_each_default_is_stated_once(baked):
+    """A default is written in the Dockerfile and README.md only: elsewhere a
+    setting is passed on by name, so the image's default applies."""
+    _, project = baked
+    defaults = image_defaults(project)
+    assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE"} <= set(defaults)
+    found = []
+    for path in sorted(project.rglob("*")):
+        relative = str(path.relative_to(project))
+        if not path.is_file() or relative in DEFAULTS_LIVE_IN or relative == "LICENSE":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for name, value in defaults.items():
+                # On the setting's own line, or a value too particular to be chance.
+                particular = not value.isdigit() and len(value) > 3
+                alone = rf"(?<![\w.-]){re.escape(value)}(?![\w.-])"
+                if re.search(alone, line.replace(name, "")) and (name in line or particular):
+                    found.append(f"{relative}:{number}: {name}={value}: {line.strip()}")
+    assert found == []
+
+
+def test_markdown_is_clean(baked):
+    """Every baked Markdown file passes pymarkdown (line length aside: names vary)."""
+    _, project = baked
+    documents = list(project.rglob("*.md"))
+    assert documents
+    run(tool("pymarkdown"), "--disable-rules", "md013", "scan", *documents)
+
+
+def test_license_is_the_chosen_one(baked):
+    answers, project = baked
+    text = (project / "LICENSE").read_text()
+    first_line = {
+        "MIT": "MIT License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Apache-2.0": "Apache License",
+        "GPL-3.0-or-later": "GNU GENERAL PUBLIC LICENSE",
+        "proprietary": f"Copyright (c) {CONTEXT['copyright_year']} ",
+    }[answers["license"]]
+    assert text.strip().startswith(first_line)
+    if answers["license"] in ("MIT", "BSD-3-Clause", "proprietary"):
+        assert f"{CONTEXT['copyright_year']}" in text and CONTEXT["author_name"] in text
+    spdx = "LicenseRef-Proprietary" if answers["license"] == "proprietary" else answers["license"]
+    assert f'license = "{spdx}"\n' in (project / "pyproject.toml").read_text()
+    assert f'org.opencontainers.image.licenses="{spdx}"' in (project / "Dockerfile").read_text()

@@ -17,12 +17,10 @@ import ssl
 import sys
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
-import conftest
 import pytest
 import yaml
-from conftest import CHOICES, CONTEXT, REPO, run, tool
+from helpers import CHOICES, CONTEXT, REPO, make_certificate, run, summary_lines, tool
 
 PLATFORMS = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 DEPLOYMENTS = CHOICES["deployment"]
@@ -335,12 +333,10 @@ def github_https(cookies_session):
 
 @pytest.mark.parametrize("trusted", [True, False], ids=["its-certificate", "another"])
 def test_smoke_test_over_https_trusts_certs_tls_crt(github_https, fake_nginx, tmp_path, trusted):
-    served = conftest.make_certificate(tmp_path / "served")
+    served = make_certificate(tmp_path / "served")
     certs = github_https / "certs"
     shutil.rmtree(certs, ignore_errors=True)
-    shutil.copytree(
-        served.parent if trusted else conftest.make_certificate(tmp_path / "x").parent, certs
-    )
+    shutil.copytree(served.parent if trusted else make_certificate(tmp_path / "x").parent, certs)
     port = fake_nginx(certificate=served)
     no_proxy = {"NO_PROXY": "*", "no_proxy": "*"}
     result = run(
@@ -461,13 +457,8 @@ def test_template_workflow_matches_the_schema():
 
 
 def summary(builds):
-    """The lines conftest's terminal summary writes for these Docker builds."""
-    lines = []
-    stash = pytest.Stash()
-    stash[conftest.BAKED], stash[conftest.BUILDS] = set(), builds
-    reporter = SimpleNamespace(write_line=lines.append)
-    conftest.pytest_terminal_summary(reporter, SimpleNamespace(stash=stash))
-    return lines
+    """The lines the terminal summary writes for these Docker builds."""
+    return summary_lines(set(), builds)
 
 
 def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):

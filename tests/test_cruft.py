@@ -12,7 +12,7 @@ import shutil
 import sys
 
 import pytest
-from conftest import REPO, run, tool
+from helpers import REPO, run, tool
 
 # What the hooks may import: nothing that reaches the network, runs git or
 # anything else (subprocess), or brings randomness or the clock (random, uuid,

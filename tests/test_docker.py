@@ -4,9 +4,9 @@ through nginx and uWSGI; install.sh and docker compose do what their docs say.""
 import json
 
 import pytest
-from conftest import CONTEXT, skip_or_fail
 from deployments import remove_images, run_install
 from engine import buildkit_client, docker, free_port, http_get, wait_healthy
+from helpers import CONTEXT, skip_or_fail
 
 pytestmark = pytest.mark.docker
 

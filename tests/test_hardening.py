@@ -8,9 +8,9 @@ import subprocess
 import time
 
 import pytest
-from conftest import CONTEXT, run, tool
 from deployments import deployment
 from engine import docker, http_get, wait_healthy
+from helpers import CONTEXT, run, tool
 
 pytestmark = pytest.mark.docker
 

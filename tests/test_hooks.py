@@ -1,21 +1,12 @@
 """Unit tests of the hooks' pure functions; main() (which holds the Jinja) never runs."""
 
-import importlib.util
 import stat
 
 import pytest
-from conftest import CONTEXT, REPO
+from helpers import CONTEXT, combination_id, combinations, load_hook
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pre = load("pre_gen_project")
-post = load("post_gen_project")
+pre = load_hook("pre_gen_project")
+post = load_hook("post_gen_project")
 
 
 def show(value):
@@ -224,23 +215,12 @@ def test_https_needs_a_port_of_its_own(https):
 
 # --- post_gen_project --------------------------------------------------------
 
-LAYOUTS = {
-    ("single", "github"): (
-        {"install.sh", "supervise.sh", ".github"},
-        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"},
-    ),
-    ("split", "gitlab"): (
-        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"},
-        {"install.sh", "supervise.sh", ".github"},
-    ),
-    ("split", "none"): (
-        {"docker-compose.yml", ".env", "docker-stack.yml", "k8s"},
-        {"install.sh", "supervise.sh", ".github", ".gitlab-ci.yml"},
-    ),
-}
-SELF_SIGNED_CERT = "scripts/self-signed-cert.sh"
 # A path the hook checks for, and the file that makes it exist.
-FILES = {".github": ".github/workflows/ci.yml", "k8s": "k8s/kustomization.yaml"}
+FILES = {
+    ".github": ".github/workflows/ci.yml",
+    "deploy": "deploy/k8s/kustomization.yaml",
+}
+OPTIONAL_PATHS = sorted(path for files in post.OPTIONAL.values() for path in files)
 
 
 def answers(deployment="single", ci="github", https="none"):
@@ -262,15 +242,21 @@ def tree(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("https", ["none", "provided", "self-signed"])
-@pytest.mark.parametrize("layout", LAYOUTS, ids="-".join)
-def test_unwanted_and_expected_split_the_options(layout, https):
-    kept, dropped = (set(paths) for paths in LAYOUTS[layout])
-    # The certificate script comes with either way of doing HTTPS.
-    (kept if https != "none" else dropped).add(SELF_SIGNED_CERT)
-    chosen = answers(*layout, https=https)
-    assert post.unwanted(chosen) == sorted(dropped)
-    assert post.expected(chosen) == sorted(post.COMMON + list(kept))
+@pytest.mark.parametrize("combination", combinations(), ids=combination_id)
+def test_unwanted_and_expected_split_the_options(combination):
+    """Every optional path is either kept or dropped, and kept only for its answers."""
+    dropped, kept = post.unwanted(combination), post.expected(combination)
+    assert not set(dropped) & set(kept)
+    assert sorted(set(dropped) | set(kept) - set(post.COMMON)) == OPTIONAL_PATHS
+    for prompt, files in post.OPTIONAL.items():
+        for path, keep_for in files.items():
+            assert (path in kept) == (combination[prompt] in keep_for)
+
+
+def test_every_option_is_dropped_by_some_answer():
+    for prompt, files in post.OPTIONAL.items():
+        for path, keep_for in files.items():
+            assert set(keep_for) < set(CONTEXT[prompt]), path
 
 
 def test_clean_tree_has_no_problems(tree):
@@ -278,11 +264,11 @@ def test_clean_tree_has_no_problems(tree):
 
 
 def test_missing_file_is_reported(tree):
-    (tree / "nginx.conf.template").unlink()
+    (tree / "docker" / "nginx" / "nginx.conf.template").unlink()
     (tree / "app" / "__init__.py").unlink()
     assert post.problems(tree, answers()) == [
         "missing app/__init__.py",
-        "missing nginx.conf.template",
+        "missing docker/nginx/nginx.conf.template",
     ]
 
 
@@ -297,20 +283,18 @@ def test_github_expressions_are_not_reported(tree):
     assert post.problems(tree, answers()) == []
 
 
-@pytest.mark.parametrize("leftover", ["docker-compose.yml", ".gitlab-ci.yml"])
+@pytest.mark.parametrize("leftover", ["compose.yaml", ".gitlab-ci.yml"])
 def test_leftover_option_is_reported(tree, leftover):
     write(tree, leftover)
     assert post.problems(tree, answers()) == [f"leftover option {leftover}"]
 
 
 def test_remove_deletes_files_and_folders(tree):
-    for path in ["docker-compose.yml", ".env", "docker-stack.yml", "k8s", ".gitlab-ci.yml"]:
+    for path in OPTIONAL_PATHS:
         write(tree, path)
     chosen = answers("split", "none")
     post.remove(tree, post.unwanted(chosen))
-    assert not (tree / "install.sh").exists()
-    assert not (tree / ".github").exists()
-    assert not (tree / ".gitlab-ci.yml").exists()
+    assert not [path for path in post.unwanted(chosen) if (tree / path).exists()]
     assert post.problems(tree, chosen) == []
     post.remove(tree, post.unwanted(chosen))  # already gone: no error
 
@@ -319,7 +303,7 @@ def test_make_executable_sets_x_on_scripts_only(tree):
     for path in tree.rglob("*"):
         if path.is_file():
             path.chmod(0o644)
-    (tree / "install.sh").unlink()  # a missing script is skipped
     post.make_executable(tree)
-    assert stat.S_IMODE((tree / "scripts" / "smoke-test.sh").stat().st_mode) == 0o755
+    for script in ["scripts/smoke-test.sh", "docker/nginx/entrypoint.d/20-render-config.sh"]:
+        assert stat.S_IMODE((tree / script).stat().st_mode) == 0o755
     assert stat.S_IMODE((tree / "wsgi.py").stat().st_mode) == 0o644

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from conftest import CONTEXT, run, tool
 from deployments import VARIANTS, deployment, only_tls, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
+from helpers import CONTEXT, run, tool
 from manifests import container, render
 
 # The split variants only: the one-container deployment has none of these files.

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONTEXT, make_certificate, run, tool
 from deployments import only_tls, run_install
 from engine import docker, free_port, http_get_once, https_get, wait_healthy
+from helpers import CONTEXT, make_certificate, run, tool
 from manifests import container, render
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])

@@ -77,9 +77,9 @@ check_certificate() {
 }
 
 check_key_readable() {
-    # nginx reads the key as the image's user, uid 10001.
-    docker run --rm --user 10001 --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
-        die "uid 10001 cannot read $key: as root, chgrp 10001 $key && chmod 640 $key"
+    # nginx reads the key as the image's user, uid {{ cookiecutter._uid }}.
+    docker run --rm --user {{ cookiecutter._uid }} --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
+        die "uid {{ cookiecutter._uid }} cannot read $key: as root, chgrp {{ cookiecutter._uid }} $key && chmod 640 $key"
 }
 
 {% endif %}
@@ -120,7 +120,7 @@ install() {
         --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro" \
 {% endif %}
         --read-only --tmpfs /tmp \
-        --volume "$name-data:/srv/data" \
+        --volume "$name-data:{{ cookiecutter._data_dir }}" \
         "${settings[@]}" \
         "$image" >/dev/null
     echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 {% set tls = cookiecutter.https != "none" %}
 # Check a running deployment from outside: the health route and the home page
-# must answer 200, served by nginx. Used by CI; handy after ./install.sh too.
+# must answer 200, served by nginx. Used by CI; handy after {{ "docker compose up" if cookiecutter.deployment == "split" else "./install.sh" }} too.
 #   scripts/smoke-test.sh [BASE_URL]   (default {% if tls %}https://localhost:$HTTPS_PORT{% else %}http://localhost:$HOST_PORT{% endif %})
 {% if tls %}
 # certs/tls.crt is trusted when it is there: a self-signed one passes too.

@@ -1,4 +1,3 @@
-{% if cookiecutter.deployment == "split" %}
 """Docker HEALTHCHECK: exit 0 when the app answers /health with 200 over uwsgi.
 
 The app container speaks only the uwsgi protocol, so this sends one uwsgi
@@ -9,12 +8,13 @@ import socket
 import struct
 import sys
 
+PORT = {{ cookiecutter._app_port }}
 VARIABLES = {
     "REQUEST_METHOD": "GET",
     "PATH_INFO": "/health",
     "SERVER_PROTOCOL": "HTTP/1.0",
     "SERVER_NAME": "localhost",
-    "SERVER_PORT": "{{ cookiecutter._app_port }}",
+    "SERVER_PORT": str(PORT),
 }
 
 
@@ -28,30 +28,12 @@ def encode(variables: dict[str, str]) -> bytes:
 
 def main() -> int:
     try:
-        with socket.create_connection(("127.0.0.1", {{ cookiecutter._app_port }}), timeout=2) as sock:
+        with socket.create_connection(("127.0.0.1", PORT), timeout=2) as sock:
             sock.sendall(encode(VARIABLES))
             status_line = sock.recv(64).split(b"\r\n", 1)[0]
     except OSError:
         return 1
     return 0 if status_line.split()[1:2] == [b"200"] else 1
-{% else %}
-"""Docker HEALTHCHECK: exit 0 when /health answers 200 through nginx and uWSGI."""
-
-import sys
-import urllib.request
-
-URL = "http://127.0.0.1:{{ cookiecutter._container_port }}/health"
-
-
-def main() -> int:
-    # An empty ProxyHandler: a proxy set in the environment must not see this.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(URL, timeout=2) as response:
-            return 0 if response.status == 200 else 1
-    except OSError:
-        return 1
-{% endif %}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+{% include "healthcheck/" ~ cookiecutter.deployment ~ ".py" %}
