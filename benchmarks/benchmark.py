@@ -24,7 +24,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-LEGACY = {"DOCKER_BUILDKIT": "0"}
 # Metric names used in more than one place.
 THROUGHPUT = "throughput (req/s)"
 DIRECT_METRIC = "throughput, container address (req/s)"
@@ -213,7 +212,7 @@ def ceiling(article_stack):
 
 def build(stack, base_image, no_cache):
     args = ["docker", "build", "--tag", stack.image, "--build-arg", f"BASE_IMAGE={base_image}"]
-    return timed(*args, *(["--no-cache"] if no_cache else []), stack.context, env=LEGACY)
+    return timed(*args, *(["--no-cache"] if no_cache else []), stack.context)
 
 
 def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):

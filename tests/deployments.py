@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from engine import (
     base_image_problem,
-    compose_command,
     docker,
     engine_problem,
     free_port,
@@ -22,7 +21,6 @@ from engine import (
 from helpers import BUILDS, CHOICES, CONTEXT, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
-LEGACY = {"DOCKER_BUILDKIT": "0"}
 CONTAINER_PORT = CONTEXT["_container_port"]
 
 
@@ -46,19 +44,12 @@ class Variant:
         return self.deployment == "split"
 
     def compose(self, *args, project=None, env=None, check=True):
-        """docker compose (v2) or docker-compose (v1) in the baked project.
+        """docker compose in the baked project.
 
-        Without a project name it runs as a user would, with the baked .env.
+        Without a project name it runs as a user would, with the one compose.yaml names.
         """
         names = ["--project-name", project] if project else []
-        return run(
-            *compose_command(),
-            *names,
-            *args,
-            check=check,
-            cwd=self.project,
-            env={**LEGACY, **(env or {})},
-        )
+        return run("docker", "compose", *names, *args, check=check, cwd=self.project, env=env)
 
 
 @dataclass
@@ -122,7 +113,6 @@ def run_install(variant, *args):
         *args,
         check=False,
         cwd=variant.project,
-        env=LEGACY,
         stdin=subprocess.DEVNULL,
         timeout=900,
     )
@@ -141,8 +131,8 @@ def engine():
 
 
 def bake_and_build(request, cookies_session, base_image, deployment, https="none"):
-    """Bake a variant under a name of its own and build it with the legacy
-    builder; its images are removed at the end of the session."""
+    """Bake a variant under a name of its own and build it (BuildKit); its
+    images are removed at the end of the session."""
     results = request.config.stash[BUILDS]
     label = f"{base_image}/{deployment}" + (f"/https-{https}" if https != "none" else "")
     problem = base_image_problem(base_image)
@@ -171,7 +161,7 @@ def bake_and_build(request, cookies_session, base_image, deployment, https="none
         built.compose("build")
     else:
         built.images = [name]
-        docker("build", "--tag", name, built.project, env=LEGACY)
+        docker("build", "--tag", name, built.project)
     results[label] = None
     return built
 
@@ -198,6 +188,12 @@ def tls_variant_id(params):
 def tls_variant(request, engine, cookies_session):
     """The baked project of one variant with HTTPS on, built."""
     return bake_and_build(request, cookies_session, *request.param)
+
+
+def only(deployment):
+    """Run a test on the plain-HTTP variants of one deployment only."""
+    params = [v for v in VARIANTS if v[1] == deployment]
+    return pytest.mark.parametrize("variant", params, indirect=True, ids=variant_id)
 
 
 def only_tls(deployment):

@@ -1,7 +1,8 @@
 """The Docker engine the tests build and run in, and the base images they need.
 
-Uses the engine that answers. When none does and we are root on Debian (CI),
-scripts/ensure-docker.sh installs docker.io and starts dockerd. Debian bases
+Uses the engine that answers. When none does, or the client lacks BuildKit
+(buildx) or Compose v2, and we are root on Debian (CI), scripts/ensure-docker.sh
+installs what is missing and starts dockerd. Debian bases
 that are missing are made locally by scripts/base-image.sh (debootstrap);
 other bases are only used when the engine already has them or can pull them.
 """
@@ -27,11 +28,16 @@ def docker(*args, client="docker", timeout=900, **kwargs):
 
 
 def engine_problem():
-    """None when an engine answers (starting one if we may), else why not."""
-    if shutil.which("docker") and docker("info", check=False).returncode == 0:
+    """None when an engine answers and the client builds with BuildKit and has
+    Compose v2 (setting them up if we may), else why not."""
+    ready = shutil.which("docker") and all(
+        docker(*command, check=False).returncode == 0
+        for command in (["info"], ["buildx", "version"], ["compose", "version"])
+    )
+    if ready:
         return None
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "no Docker engine answers (docker info failed) and this is not root on Debian"
+        return "no Docker engine with buildx and compose answers, and this is not root on Debian"
     result = run(SCRIPTS / "ensure-docker.sh", check=False)
     if result.returncode != 0:
         return f"could not start a Docker engine: {result.stderr.strip()}"
@@ -49,33 +55,6 @@ def base_image_problem(image):
     if docker("pull", "-q", image, check=False, timeout=120).returncode == 0:
         return None
     return "not in the engine, and no registry answers to pull it"
-
-
-def buildkit_client():
-    """A docker client that builds with BuildKit here, or None.
-
-    A client with the buildx plugin does; so does a client older than 23.0
-    (BuildKit built in, e.g. Debian 12's /usr/bin/docker) with DOCKER_BUILDKIT=1.
-    """
-    for client in dict.fromkeys(filter(None, [shutil.which("docker"), "/usr/bin/docker"])):
-        if not Path(client).exists():
-            continue
-        if docker("buildx", "version", check=False, client=client).returncode == 0:
-            return client
-        version = docker("version", "--format", "{{.Client.Version}}", check=False, client=client)
-        major = version.stdout.strip().split(".")[0]
-        if version.returncode == 0 and major.isdigit() and int(major) < 23:
-            return client
-    return None
-
-
-def compose_command():
-    """`docker compose` (v2) when present, else `docker-compose` (v1), else None."""
-    if docker("compose", "version", check=False).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
 
 
 def free_port():

@@ -63,7 +63,7 @@ def tool(name):
     return path
 
 
-def run(*args, check=True, env=None, **kwargs):
+def run(*args, check=True, env=None, text=True, **kwargs):
     """Run a command, capturing its output; with check, fail showing that output.
 
     env is added to this process's environment rather than replacing it.
@@ -72,7 +72,7 @@ def run(*args, check=True, env=None, **kwargs):
         [str(arg) for arg in args],
         check=False,
         capture_output=True,
-        text=True,
+        text=text,
         env={**os.environ, **(env or {})},
         **kwargs,
     )
@@ -95,7 +95,7 @@ def make_certificate(folder, host="localhost"):
         "-addext", f"subjectAltName=DNS:{host},IP:127.0.0.1",
         "-keyout", key, "-out", cert,
     )  # fmt: skip
-    key.chmod(0o644)  # nginx reads it as uid 10001 in the container
+    key.chmod(0o644)  # nginx reads it as the image's uid in the container
     return cert
 
 

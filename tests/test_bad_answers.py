@@ -117,3 +117,16 @@ def test_name_with_quotes_and_unicode_bakes(cookies):
     assert (project / "Dockerfile").read_text(encoding="utf-8").startswith(f"# {name}: ")
     assert (project / "README.md").read_text(encoding="utf-8").startswith(f"# {name}\n")
     run(tool("hadolint"), "Dockerfile", cwd=project)
+
+
+@pytest.mark.parametrize(
+    "name, slug, container",
+    [("P", "p", "p-app"), ("Word " * 20, ("word-" * 20)[:63], ("word-" * 20)[:63])],
+    ids=["one-letter", "long"],
+)
+def test_names_nobody_typed_are_valid(cookies, name, slug, container):
+    """The slug, container and image names derived from the project name bake."""
+    result = cookies.bake(extra_context={"project_name": name})
+    assert result.exit_code == 0, result.exception
+    assert (result.context["project_slug"], result.context["container_name"]) == (slug, container)
+    assert len(slug) <= 63

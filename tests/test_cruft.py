@@ -10,8 +10,11 @@ import json
 import re
 import shutil
 import sys
+from types import SimpleNamespace
 
 import pytest
+from deployments import run_install
+from engine import docker, free_port, http_get
 from helpers import REPO, run, tool
 
 # What the hooks may import: nothing that reaches the network, runs git or
@@ -137,7 +140,7 @@ def test_cookiecutter_replay_bakes_the_same_project(tmp_path, template, isolated
     baked, again = only_child(first), only_child(second)
     assert baked.name == again.name == "replay-shop"
     assert tree(baked) == tree(again)
-    assert "docker-compose.yml" in tree(baked)
+    assert "compose.yaml" in tree(baked)
 
 
 @pytest.mark.parametrize("hook", sorted(p.name for p in (REPO / "hooks").glob("*.py")))
@@ -167,3 +170,55 @@ def test_readme_shows_both_ways_to_bake_and_update():
         r"cruft update( |$)",
     ]:
         assert any(re.match(command, line) for line in shown), command
+
+
+# The last commit before the redesign of 1.0.0 moved the serving files into
+# docker/ and the deployments into deploy/ (CHANGELOG.md).
+BEFORE_REDESIGN = "0e035bb0aa7fcac8ffee909a317b8d9d46d66126"
+
+
+@pytest.mark.docker
+def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
+    """A project baked before the redesign takes it with `cruft update`: the result
+    is what the new template bakes, and it builds, passes its tests and serves."""
+    cruft = tool("cruft")
+    old = tmp_path / "old-template"
+    old.mkdir()
+    archive = run("git", "archive", BEFORE_REDESIGN, cwd=REPO, text=False).stdout
+    run("tar", "-x", "-C", old, input=archive, text=False)
+    git("init", "--quiet", "--initial-branch", "main", cwd=old, env=isolated)
+    commit_all(old, "before the redesign", isolated)
+
+    out = tmp_path / "out"
+    run(cruft, "create", "--no-input", "--output-dir", out, old, env=isolated)
+    project = only_child(out)
+    assert (project / "nginx.conf.template").exists()
+    git("init", "--quiet", "--initial-branch", "main", cwd=project, env=isolated)
+    commit_all(project, "baked", isolated)
+
+    # The template's repository moves on to this commit's files.
+    shutil.rmtree(old / ".git")
+    shutil.copytree(template / ".git", old / ".git")
+    git("reset", "--quiet", "--hard", cwd=old, env=isolated)
+    run(cruft, "update", "--skip-apply-ask", cwd=project, env=isolated)
+    assert not list(project.rglob("*.rej")) and not list(project.rglob("*.orig"))
+
+    fresh = tmp_path / "fresh"
+    run(cruft, "create", "--no-input", "--output-dir", fresh, old, env=isolated)
+    updated = {path: data for path, data in tree(project).items() if not path.startswith(".git/")}
+    assert updated.keys() == tree(only_child(fresh)).keys()
+    for path, (_, data) in tree(only_child(fresh)).items():
+        if path != ".cruft.json":
+            assert updated[path][1] == data, path
+
+    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+    name, port = "fdtest-cruft-redesign", free_port()
+    flags = ["--name", name, "--image", name]
+    try:
+        installed = run_install(SimpleNamespace(project=project), *flags, "--port", str(port))
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        status, headers, _ = http_get(f"http://127.0.0.1:{port}/")
+        assert (status, headers["Server"]) == (200, "nginx")
+    finally:
+        run_install(SimpleNamespace(project=project), "--uninstall", *flags)
+        docker("volume", "rm", f"{name}-data", check=False)

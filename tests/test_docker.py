@@ -4,9 +4,9 @@ through nginx and uWSGI; install.sh and docker compose do what their docs say.""
 import json
 
 import pytest
-from deployments import remove_images, run_install
-from engine import buildkit_client, docker, free_port, http_get, wait_healthy
-from helpers import CONTEXT, skip_or_fail
+from deployments import deployment, only, remove_images, run_install
+from engine import docker, free_port, http_get, wait_healthy
+from helpers import CONTEXT
 
 pytestmark = pytest.mark.docker
 
@@ -32,20 +32,6 @@ def test_unknown_path_is_404_from_flask(served):
 
 def test_nginx_config_valid_in_the_container(served):
     docker("exec", served.proxy, "nginx", "-t", "-q", "-e", "stderr", "-c", CONTEXT["_nginx_conf"])
-
-
-def test_builds_with_buildkit(variant):
-    client = buildkit_client()
-    if client is None:
-        skip_or_fail("no docker client here builds with BuildKit (no buildx, client >= 23)")
-    targets = ["app", "proxy"] if variant.split else [None]
-    for target in targets:
-        tag = f"{variant.name}-buildkit{'-' + target if target else ''}"
-        args = ["build", "--tag", tag, *(["--target", target] if target else [])]
-        try:
-            docker(*args, variant.project, env={"DOCKER_BUILDKIT": "1"}, client=client)
-        finally:
-            remove_images([tag])
 
 
 def test_deployment_lifecycle(variant):
@@ -95,8 +81,8 @@ def check_install_script(variant):
 
 
 def check_compose_up_and_down(variant):
-    # As a user: the project name (the container_name answer) comes from .env,
-    # the port is the host_port answer.
+    # As a user: the project name (the container_name answer) comes from
+    # compose.yaml, the port is the host_port answer.
     label = f"label=com.docker.compose.project={variant.name}"
     try:
         variant.compose("up", "--detach")
@@ -107,3 +93,23 @@ def check_compose_up_and_down(variant):
     assert docker("ps", "--all", "--quiet", "--filter", label).stdout == ""
     assert docker("network", "ls", "--quiet", "--filter", label).stdout == ""
     assert docker("volume", "ls", "--quiet", "--filter", label).stdout == ""
+
+
+def environment(container):
+    listing = docker("inspect", "--format", "{{json .Config.Env}}", container).stdout
+    return dict(item.split("=", 1) for item in json.loads(listing))
+
+
+@only("split")
+def test_compose_passes_settings_by_name(variant):
+    """compose.yaml lists settings without values: one set in the shell reaches
+    the container, one left unset keeps the image's default."""
+    shell = {"UWSGI_PROCESSES": "3", "NGINX_MAX_BODY_SIZE": "1m"}
+    with deployment(variant, f"{variant.name}-settings", env=shell) as running:
+        app, proxy = environment(running.app), environment(running.proxy)
+    assert app["UWSGI_PROCESSES"] == "3"
+    assert proxy["NGINX_MAX_BODY_SIZE"] == "1m"
+    assert app["UWSGI_LISTEN"] == CONTEXT["_uwsgi_settings"]["UWSGI_LISTEN"]
+    nginx = CONTEXT["_nginx_settings"]
+    assert proxy["NGINX_WORKER_PROCESSES"] == nginx["NGINX_WORKER_PROCESSES"]
+    assert proxy["NGINX_ACCESS_LOG"] == nginx["NGINX_ACCESS_LOG"]

@@ -193,7 +193,7 @@ def deploy_stack(variant, stack, env):
     # No registry here: the variant's images on this node, by their baked names.
     docker(
         *("stack", "deploy", "--resolve-image", "never"),
-        *("--compose-file", "docker-stack.yml", stack),
+        *("--compose-file", "deploy/docker-stack.yml", stack),
         cwd=variant.project,
         env=env,
     )
@@ -265,10 +265,10 @@ def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, 
         time.sleep(DNS_CACHE)  # nginx may have cached "no app yet" for this long
         status, headers, _, _ = https_get(https_port, certificate)
         assert (status, headers["Server"]) == (200, "nginx")
-        # The secrets are nginx's alone: uid 10001, read-only for it.
+        # The secrets are nginx's alone: its uid, read-only for it.
         key = f"{CONTEXT['_tls_dir']}/tls.key"
         owner = docker("exec", proxy, "stat", "--format", "%u %a", key).stdout.split()
-        assert owner == ["10001", "400"]
+        assert owner == [CONTEXT["_uid"], "400"]
     finally:
         remove_stack(stack)
     assert not docker("secret", "ls", "--quiet", "--filter", f"name={tls_variant.name}").stdout
@@ -293,13 +293,13 @@ def project(cookies_session):
 
 
 def test_stack_file_matches_the_compose_schema(project):
-    stack = project / "docker-stack.yml"
+    stack = project / "deploy" / "docker-stack.yml"
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
 
 
 def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     # The docker client's own loader (no engine needed); it warns of ignored keys.
-    stack = project / "docker-stack.yml"
+    stack = project / "deploy" / "docker-stack.yml"
     config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
     if "Usage:" in config.stderr:
         pytest.skip("this docker client has no `docker stack config`")
@@ -310,7 +310,7 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
 
 
 def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
-    manifests = render(tmp_path, project / "k8s")
+    manifests = render(tmp_path, project / "deploy" / "k8s")
     assert set(manifests) == {
         ("Deployment", "app"),
         ("Deployment", "proxy"),
@@ -330,17 +330,17 @@ def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
     settings = {item["name"]: item.get("value") for item in proxy["env"]}
     assert settings["NGINX_APP_UPSTREAM"].endswith(f".svc.cluster.local:{APP_PORT}")
     names = set(settings) - {"POD_NAMESPACE"}
-    readable = {*CONTEXT["_nginx_settings"], *CONTEXT["_proxy_settings"]}
+    readable = {*CONTEXT["_nginx_settings"], *CONTEXT["__proxy_settings"]}
     assert names <= readable, "a setting the image does not read"
     # Non-root, read-only root filesystem, /tmp the only writable path but data.
     for name, spec in ("app", app), ("proxy", proxy):
         pod = manifests["Deployment", name]["spec"]["template"]["spec"]
-        assert pod["securityContext"]["runAsUser"] == 10001
+        assert pod["securityContext"]["runAsUser"] == int(CONTEXT["_uid"])
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["readOnlyRootFilesystem"] is True
         assert spec["resources"]["limits"]["memory"]
         mounts = {mount["mountPath"] for mount in spec["volumeMounts"]}
-        assert mounts == ({"/tmp", "/srv/data"} if name == "app" else {"/tmp"})
+        assert mounts == ({"/tmp", CONTEXT["_data_dir"]} if name == "app" else {"/tmp"})
     # The autoscaler owns the app's replica count.
     assert "replicas" not in manifests["Deployment", "app"]["spec"]
     target = manifests["HorizontalPodAutoscaler", "app"]["spec"]["scaleTargetRef"]
@@ -353,7 +353,7 @@ def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
     [text] = re.findall(
         r"`deploy/production/kustomization.yaml`:\n\n```yaml\n(.*?)```", readme, re.S
     )
-    shutil.copytree(project / "k8s", tmp_path / "k8s")
+    shutil.copytree(project / "deploy" / "k8s", tmp_path / "deploy" / "k8s")
     overlay = tmp_path / "deploy" / "production"
     overlay.mkdir(parents=True)
     text = text.replace("REGISTRY/NAMESPACE", "registry.example.org/team")

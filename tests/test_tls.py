@@ -22,6 +22,7 @@ from manifests import container, render
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])
 TLS_DIR = CONTEXT["_tls_dir"]
+UID = CONTEXT["_uid"]
 HSTS = CONTEXT["_tls_settings"]["NGINX_HSTS"]
 
 
@@ -150,7 +151,7 @@ def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, s
     made = fingerprint(certs / "tls.crt")
     key = (certs / "tls.key").stat()
     if os.geteuid() == 0:  # shared with nginx's group only
-        assert (key.st_gid, key.st_mode & 0o777) == (10001, 0o640)
+        assert (key.st_gid, key.st_mode & 0o777) == (int(UID), 0o640)
     else:  # no chgrp without root: readable by all, a development key
         assert key.st_mode & 0o777 == 0o644
     with secure_deployment(tls_variant, f"{tls_variant.name}-again") as again:
@@ -227,8 +228,8 @@ def test_install_refuses_a_key_of_another_certificate(refusal):
 @only_tls("single")
 def test_install_refuses_a_key_nginx_cannot_read(refusal):
     attempt, cert, key, _ = refusal
-    key.chmod(0o600)  # root's alone: uid 10001 in the container cannot open it
-    assert attempt(cert, key).startswith(f"install.sh: uid 10001 cannot read {key}: ")
+    key.chmod(0o600)  # root's alone: the container's uid cannot open it
+    assert attempt(cert, key).startswith(f"install.sh: uid {UID} cannot read {key}: ")
 
 
 @pytest.mark.docker
@@ -258,12 +259,12 @@ def tls_project(cookies_session):
 
 
 def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
-    stack = tls_project / "docker-stack.yml"
+    stack = tls_project / "deploy" / "docker-stack.yml"
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
     config = yaml.safe_load(stack.read_text())
     proxy = config["services"]["proxy"]
     targets = {secret["target"]: secret["uid"] for secret in proxy["secrets"]}
-    assert targets == {f"{TLS_DIR}/tls.crt": "10001", f"{TLS_DIR}/tls.key": "10001"}
+    assert targets == {f"{TLS_DIR}/tls.crt": UID, f"{TLS_DIR}/tls.key": UID}
     assert {port["target"] for port in proxy["ports"]} == {
         int(CONTEXT["_container_port"]),
         TLS_PORT,
@@ -272,7 +273,8 @@ def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
 
 
 def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
-    shutil.copytree(tls_project / "k8s", tmp_path / "k8s")  # kustomize wants relative paths
+    # kustomize wants relative paths
+    shutil.copytree(tls_project / "deploy" / "k8s", tmp_path / "k8s")
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
@@ -282,15 +284,16 @@ def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
     pod = manifests["Deployment", "proxy"]["spec"]["template"]["spec"]
     [secret] = [v["secret"] for v in pod["volumes"] if "secret" in v]
     assert secret == {"secretName": "proxy-tls", "defaultMode": 0o440}
-    assert pod["securityContext"]["fsGroup"] == 10001  # nginx's group may read the key
+    assert pod["securityContext"]["fsGroup"] == int(UID)  # nginx's group may read the key
     proxy = container(manifests, "proxy")
     [mount] = [m for m in proxy["volumeMounts"] if m["mountPath"] == TLS_DIR]
     assert mount["readOnly"] is True
     assert {"name": "https", "containerPort": TLS_PORT} in proxy["ports"]
     ports = {p["name"]: p["port"] for p in manifests["Service", "proxy"]["spec"]["ports"]}
     assert ports == {"http": 80, "https": 443}
-    settings = {item["name"]: item.get("value") for item in proxy["env"]}
-    assert settings["NGINX_HTTPS_REDIRECT_PORT"] == "443"
+    # Plain HTTP redirects to the Service's port 443: the image's default.
+    assert CONTEXT["_tls_settings"]["NGINX_HTTPS_REDIRECT_PORT"] == "443"
+    assert "NGINX_HTTPS_REDIRECT_PORT" not in {item["name"] for item in proxy["env"]}
     ingress = manifests["Ingress", "proxy"]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["port"] == {"name": "https"}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Build the image and run Flask App as a container that comes back after a reboot.
+#
+#   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
+#       build the image, then start the container, replacing one of the same name
+#   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
+#       remove the container and the image; the data volume is kept
+#
+# Defaults: port 1337, name flask-app, image flask-app.
+# Settings such as NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to
+# the container.
+# --yes skips the question that --uninstall asks at a terminal.
+set -euo pipefail
+
+port=1337
+name=flask-app
+image=flask-app
+
+die() {
+    echo "install.sh: $*" >&2
+    exit 1
+}
+
+usage() {
+    # The comment block at the top of this file.
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+}
+
+check_docker() {
+    command -v docker >/dev/null 2>&1 ||
+        die "Docker is not installed; install Docker Engine, then run this again."
+    docker info >/dev/null 2>&1 ||
+        die "Docker is installed but does not answer: start it, or run as a user allowed to use it."
+}
+
+confirm() {
+    # Ask only a person at a terminal; scripts and CI go ahead.
+    [ -t 0 ] || return 0
+    read -r -p "$1 [y/N] " answer
+    [ "$answer" = y ] || [ "$answer" = Y ]
+}
+
+remove_container() {
+    if docker container inspect "$name" >/dev/null 2>&1; then
+        docker stop "$name" >/dev/null
+        docker rm "$name" >/dev/null
+    fi
+}
+
+install() {
+    # Settings set in this shell (UWSGI_*, NGINX_*, FLASK_*) reach the
+    # container; unset ones keep the image's defaults (see README.md).
+    local settings=() variable
+    for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
+        settings+=(--env "$variable")
+    done
+    docker build --tag "$image" .
+    # The new image is ready: only now replace the old container, so a
+    # failed build leaves the running service alone.
+    remove_container
+    # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
+    # named volume, which outlives the container: re-installing never loses them.
+    docker run --detach \
+        --name "$name" \
+        --restart unless-stopped \
+        --publish "$port:8080" \
+        --read-only --tmpfs /tmp \
+        --volume "$name-data:/srv/data" \
+        "${settings[@]}" \
+        "$image" >/dev/null
+    echo "$name is serving at http://localhost:$port/"
+}
+
+uninstall() {
+    if [ "$1" != yes ] && ! confirm "Remove container $name and image $image?"; then
+        die "nothing removed"
+    fi
+    remove_container
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        docker rmi "$image" >/dev/null
+    fi
+    echo "Removed $name and $image; the data volume is kept (docker volume rm $name-data deletes it)."
+}
+
+main() {
+    local action=install yes=no
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --port) port=${2:?--port needs a value} && shift ;;
+            --name) name=${2:?--name needs a value} && shift ;;
+            --image) image=${2:?--image needs a value} && shift ;;
+            --uninstall) action=uninstall ;;
+            -y | --yes) yes=yes ;;
+            -h | --help) usage && exit 0 ;;
+            *) usage >&2 && exit 2 ;;
+        esac
+        shift
+    done
+    cd "$(dirname "$0")"
+    check_docker
+    if [ "$action" = install ]; then
+        install
+    else
+        uninstall "$yes"
+    fi
+}
+
+main "$@"

@@ -1,0 +1,55 @@
+"""What a release carries: a version, a changelog that names what moved, and
+rendered examples that are what the template bakes today."""
+
+import importlib.util
+import re
+
+import pytest
+from helpers import REPO
+
+spec = importlib.util.spec_from_file_location("render", REPO / "scripts" / "render-examples.py")
+render = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(render)
+
+
+def tree(folder):
+    """{relative path: (executable, bytes)} of every file under folder."""
+    return {
+        str(path.relative_to(folder)): (bool(path.stat().st_mode & 0o100), path.read_bytes())
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+@pytest.mark.parametrize("name", render.EXAMPLES)
+def test_example_matches_a_fresh_bake(name, tmp_path):
+    committed = tree(REPO / "examples" / name)
+    fresh = tree(render.bake(render.EXAMPLES[name], tmp_path))
+    stale = sorted(
+        path for path in committed.keys() | fresh.keys() if committed.get(path) != fresh.get(path)
+    )
+    assert stale == [], "examples are stale: run scripts/render-examples.py"
+
+
+def test_every_example_folder_is_rendered():
+    assert sorted(p.name for p in (REPO / "examples").iterdir()) == sorted(render.EXAMPLES)
+
+
+def test_version_is_the_changelogs_newest():
+    version = (REPO / "VERSION").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert re.findall(r"^## (\S+)", changelog, re.M)[0] == version
+
+
+def test_changelog_moves_match_the_examples():
+    """Each moved file of the changelog's table: gone from a bake, and where it says."""
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    rows = re.findall(r"^\| `([^`]+)`[^|]* \| (.*) \|$", changelog, re.M)
+    assert len(rows) >= 8
+    examples = [REPO / "examples" / name for name in render.EXAMPLES]
+    for before, now in rows:
+        assert not any((example / before).exists() for example in examples), before
+        moved_to = re.match(r"`([^`]+)`", now)
+        if moved_to:
+            assert any((example / moved_to[1]).exists() for example in examples), now
