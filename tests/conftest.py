@@ -1,5 +1,8 @@
 """Fixtures and pytest hooks: one bake per combination, the run's summary."""
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pytest
 from helpers import (
     BAKED,
@@ -26,13 +29,19 @@ def pytest_configure(config):
     config.stash[BUILDS] = {}
 
 
+@dataclass(frozen=True)
+class Bake:
+    answers: dict
+    project: Path
+
+
 @pytest.fixture(scope="session", params=combinations(), ids=combination_id)
 def baked(request, cookies_session):
     """One bake per combination, shared by every test of that combination."""
     result = cookies_session.bake(extra_context=request.param)
     assert result.exit_code == 0, result.exception
     request.config.stash[BAKED].add(combination_id(request.param))
-    return request.param, result.project_path
+    return Bake(request.param, result.project_path)
 
 
 def pytest_terminal_summary(terminalreporter, config):

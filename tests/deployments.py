@@ -66,6 +66,23 @@ class Running:
         return f"http://127.0.0.1:{self.port}"
 
 
+SETTING_PREFIXES = ("NGINX_", "UWSGI_", "FLASK_")
+
+
+@contextmanager
+def settings_file(project, env):
+    """The image settings among env in project/.env, where users keep them for
+    compose and swarm, while the block runs; yields the rest of env (what
+    compose reads from the shell). Gone afterwards, so no later test reads it."""
+    settings = {key: value for key, value in env.items() if key.startswith(SETTING_PREFIXES)}
+    env_file = project / ".env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    try:
+        yield {key: value for key, value in env.items() if key not in settings}
+    finally:
+        env_file.unlink()
+
+
 @contextmanager
 def deployment(variant, name, env=None):
     """Run a private copy of the variant under `name`, as its users would:
@@ -95,9 +112,9 @@ def deployment(variant, name, env=None):
         finally:
             docker("rm", "--force", "--volumes", name, check=False)
     else:
-        env = {**env, "HOST_PORT": str(port)}
         try:
-            variant.compose("up", "--detach", project=name, env=env)
+            with settings_file(variant.project, {**env, "HOST_PORT": str(port)}) as shell:
+                variant.compose("up", "--detach", project=name, env=shell)
             proxy = variant.compose("ps", "--quiet", "proxy", project=name).stdout.strip()
             app = variant.compose("ps", "--quiet", "app", project=name).stdout.strip()
             wait_healthy(proxy)

@@ -3,7 +3,7 @@
 Uses the engine that answers. When none does, or the client lacks BuildKit
 (buildx) or Compose v2, and we are root on Debian (CI), scripts/ensure-docker.sh
 installs what is missing and starts dockerd. Debian bases
-that are missing are made locally by scripts/base-image.sh (debootstrap);
+that are missing are made locally by scripts/make-debian-base-image.sh (debootstrap);
 other bases are only used when the engine already has them or can pull them.
 """
 
@@ -50,7 +50,7 @@ def base_image_problem(image):
         return None
     repository, _, tag = image.partition(":")
     if repository == "debian" and tag.endswith("-slim"):
-        result = run(SCRIPTS / "base-image.sh", tag.removesuffix("-slim"), check=False)
+        result = run(SCRIPTS / "make-debian-base-image.sh", tag.removesuffix("-slim"), check=False)
         return None if result.returncode == 0 else f"could not make {image}: {result.stderr}"
     if docker("pull", "-q", image, check=False, timeout=120).returncode == 0:
         return None

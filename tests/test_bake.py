@@ -24,12 +24,12 @@ def top_paths(project):
 
 def test_bakes_the_chosen_layout(baked):
     """Exactly the files the post-gen hook's table lists for these answers."""
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     assert top_paths(project) == set(post.expected(answers))
 
 
 def test_no_unrendered_jinja(baked):
-    _, project = baked
+    project = baked.project
     leftovers = [
         str(path.relative_to(project))
         for path in project.rglob("*")
@@ -39,7 +39,7 @@ def test_no_unrendered_jinja(baked):
 
 
 def test_dockerfile_uses_the_chosen_base(baked):
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     dockerfile = (project / "Dockerfile").read_text()
     assert f"ARG BASE_IMAGE={answers['base_image']}\n" in dockerfile
     froms = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
@@ -47,7 +47,7 @@ def test_dockerfile_uses_the_chosen_base(baked):
 
 
 def test_scripts_are_executable(baked):
-    _, project = baked
+    project = baked.project
     scripts = list(project.rglob("*.sh"))
     assert scripts
     for script in scripts:
@@ -55,32 +55,32 @@ def test_scripts_are_executable(baked):
 
 
 def test_baked_tests_pass(baked):
-    _, project = baked
+    project = baked.project
     run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
 
 
 def test_ruff_clean(baked):
-    _, project = baked
+    project = baked.project
     ruff = tool("ruff")
     run(ruff, "check", "--no-cache", ".", cwd=project)
     run(ruff, "format", "--no-cache", "--check", ".", cwd=project)
 
 
 def test_hadolint_clean(baked):
-    _, project = baked
+    project = baked.project
     # The baked .hadolint.yaml sets the failure threshold to warning.
     run(tool("hadolint"), "Dockerfile", cwd=project)
 
 
 def test_shellcheck_clean(baked):
-    _, project = baked
+    project = baked.project
     scripts = list(project.rglob("*.sh"))
     assert scripts
     run(tool("shellcheck"), *scripts)
 
 
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     # The entrypoint fills the template's ${NGINX_*} from the environment,
     # whose defaults the Dockerfile sets: exactly the settings the template uses.
     template = (project / "docker" / "nginx" / "nginx.conf.template").read_text()
@@ -100,7 +100,7 @@ def test_nginx_config_is_valid(baked, tmp_path, certificate):
 
 
 def test_compose_file_matches_the_schema(baked):
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     if answers["deployment"] != "split":
         assert not (project / "compose.yaml").exists()
         return
@@ -120,7 +120,7 @@ SCHEMAS = {
 
 @pytest.mark.parametrize("platform", SCHEMAS)
 def test_ci_file_matches_the_schema(baked, platform):
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     schema, path = SCHEMAS[platform]
     if answers["ci"] != platform:
         assert not (project / path).exists()
@@ -144,7 +144,7 @@ DEFAULTS_LIVE_IN = {"Dockerfile", "README.md"}
 def test_each_default_is_stated_once(baked):
     """A default is written in the Dockerfile and README.md only: elsewhere a
     setting is passed on by name, so the image's default applies."""
-    _, project = baked
+    project = baked.project
     defaults = image_defaults(project)
     assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE"} <= set(defaults)
     found = []
@@ -166,14 +166,14 @@ def test_each_default_is_stated_once(baked):
 
 def test_markdown_is_clean(baked):
     """Every baked Markdown file passes pymarkdown (line length aside: names vary)."""
-    _, project = baked
+    project = baked.project
     documents = list(project.rglob("*.md"))
     assert documents
     run(tool("pymarkdown"), "--disable-rules", "md013", "scan", *documents)
 
 
 def test_license_is_the_chosen_one(baked):
-    answers, project = baked
+    answers, project = baked.answers, baked.project
     text = (project / "LICENSE").read_text()
     first_line = {
         "MIT": "MIT License",

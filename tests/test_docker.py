@@ -101,11 +101,11 @@ def environment(container):
 
 
 @only("split")
-def test_compose_passes_settings_by_name(variant):
-    """compose.yaml lists settings without values: one set in the shell reaches
-    the container, one left unset keeps the image's default."""
-    shell = {"UWSGI_PROCESSES": "3", "NGINX_MAX_BODY_SIZE": "1m"}
-    with deployment(variant, f"{variant.name}-settings", env=shell) as running:
+def test_compose_passes_settings_from_env_file(variant):
+    """A setting in .env reaches the containers; one left out keeps the image's
+    default (compose names no setting, so it cannot restate a default)."""
+    settings = {"UWSGI_PROCESSES": "3", "NGINX_MAX_BODY_SIZE": "1m"}
+    with deployment(variant, f"{variant.name}-settings", env=settings) as running:
         app, proxy = environment(running.app), environment(running.proxy)
     assert app["UWSGI_PROCESSES"] == "3"
     assert proxy["NGINX_MAX_BODY_SIZE"] == "1m"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from deployments import VARIANTS, deployment, only_tls, variant_id
+from deployments import VARIANTS, deployment, only_tls, settings_file, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
 from helpers import CONTEXT, run, tool
 from manifests import container, render
@@ -191,12 +191,13 @@ def remove_stack(stack):
 
 def deploy_stack(variant, stack, env):
     # No registry here: the variant's images on this node, by their baked names.
-    docker(
-        *("stack", "deploy", "--resolve-image", "never"),
-        *("--compose-file", "deploy/docker-stack.yml", stack),
-        cwd=variant.project,
-        env=env,
-    )
+    with settings_file(variant.project, env) as rest:
+        docker(
+            *("stack", "deploy", "--resolve-image", "never"),
+            *("--compose-file", "deploy/docker-stack.yml", stack),
+            cwd=variant.project,
+            env=rest,
+        )
 
 
 def healthy_apps(stack, replicas):

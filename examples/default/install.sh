@@ -7,8 +7,8 @@
 #       remove the container and the image; the data volume is kept
 #
 # Defaults: port 1337, name flask-app, image flask-app.
-# Settings such as NGINX_MAX_BODY_SIZE=50m ./install.sh pass from the shell to
-# the container.
+# Settings (README.md) in .env, or set in the shell as in
+# NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
@@ -48,9 +48,12 @@ remove_container() {
 }
 
 install() {
-    # Settings set in this shell (UWSGI_*, NGINX_*, FLASK_*) reach the
-    # container; unset ones keep the image's defaults (see README.md).
+    # Settings in .env, and those set in this shell (UWSGI_*, NGINX_*,
+    # FLASK_*), reach the container; others keep the image's defaults.
     local settings=() variable
+    if [ -f .env ]; then
+        settings+=(--env-file .env)
+    fi
     for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
         settings+=(--env "$variable")
     done

@@ -13,7 +13,7 @@
 # PyPI. This lives only in the locally made base image, never in a baked project.
 set -euo pipefail
 
-suite=${1:?usage: base-image.sh SUITE   (e.g. bookworm, trixie)}
+suite=${1:?usage: make-debian-base-image.sh SUITE   (e.g. bookworm, trixie)}
 image="debian:${suite}-slim"
 # Bump when the stand-in changes, so that older stand-ins are made anew.
 version=2
