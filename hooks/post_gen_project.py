@@ -14,12 +14,17 @@ from pathlib import Path
 
 COMMON = [
     ".dockerignore",
+    ".editorconfig",
+    ".env.example",
     ".gitignore",
     ".hadolint.yaml",
+    ".pre-commit-config.yaml",
     "Dockerfile",
     "LICENSE",
+    "Makefile",
     "README.md",
     "app/__init__.py",
+    "compose.dev.yaml",
     "docker/app/healthcheck.py",
     "docker/app/uwsgi.ini",
     "docker/entrypoint.sh",

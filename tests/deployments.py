@@ -18,7 +18,7 @@ from engine import (
     free_port,
     wait_healthy,
 )
-from helpers import BUILDS, CHOICES, CONTEXT, run, skip_or_fail
+from helpers import BUILDS, CHOICES, CONTEXT, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
 CONTAINER_PORT = CONTEXT["_container_port"]
@@ -158,7 +158,7 @@ def bake_and_build(request, cookies_session, base_image, deployment, https="none
         if base_image.startswith("debian:"):
             skip_or_fail(f"{base_image}: {problem}")
         pytest.skip(f"{base_image}: {problem}")
-    name = "fdtest-" + label.replace(":", "-").replace(".", "-").replace("/", "-")
+    name = f"{RUN_PREFIX}-" + label.replace(":", "-").replace(".", "-").replace("/", "-")
     baked_port = free_port()
     bake = cookies_session.bake(
         extra_context={

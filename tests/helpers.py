@@ -99,6 +99,11 @@ def make_certificate(folder, host="localhost"):
     return cert
 
 
+# Prefix of every container, image, volume and compose project a run makes:
+# runs that share an engine (a developer's and CI's) never touch each other's.
+RUN_PREFIX = f"fdtest{os.getpid()}"
+
+
 def load_hook(name):
     """One of the template's hooks as a module (main(), which holds Jinja, is not run)."""
     spec = importlib.util.spec_from_file_location(name, REPO / "hooks" / f"{name}.py")

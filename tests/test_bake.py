@@ -1,8 +1,11 @@
 """Bake every combination of choices; lint and test each with the real tools."""
 
+import os
 import re
+import shutil
 import string
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import CONTEXT, load_hook, run, tool
@@ -54,29 +57,23 @@ def test_scripts_are_executable(baked):
         assert script.stat().st_mode & 0o111, script
 
 
-def test_baked_tests_pass(baked):
-    project = baked.project
-    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+def make(project, *targets, check=True):
+    """The baked Makefile's targets, with this environment's tools (as after
+    pip install -r requirements-dev.txt in an activated virtualenv). No caches
+    are written: other tests read every file of the bake."""
+    env = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "RUFF_NO_CACHE": "true",
+        "PYTEST_ADDOPTS": "-p no:cacheprovider",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    return run("make", "--no-print-directory", *targets, cwd=project, env=env, check=check)
 
 
-def test_ruff_clean(baked):
-    project = baked.project
-    ruff = tool("ruff")
-    run(ruff, "check", "--no-cache", ".", cwd=project)
-    run(ruff, "format", "--no-cache", "--check", ".", cwd=project)
-
-
-def test_hadolint_clean(baked):
-    project = baked.project
-    # The baked .hadolint.yaml sets the failure threshold to warning.
-    run(tool("hadolint"), "Dockerfile", cwd=project)
-
-
-def test_shellcheck_clean(baked):
-    project = baked.project
-    scripts = list(project.rglob("*.sh"))
-    assert scripts
-    run(tool("shellcheck"), *scripts)
+def test_make_check_passes(baked):
+    """Every lint (ruff, hadolint with warnings failing, shellcheck, pymarkdown)
+    and the baked project's own tests, as CI and pre-commit run them."""
+    make(baked.project, "check")
 
 
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
@@ -137,8 +134,9 @@ def image_defaults(project):
     }
 
 
-# Where a setting's default may be written: the image and the settings table.
-DEFAULTS_LIVE_IN = {"Dockerfile", "README.md"}
+# Where a setting's default may be written: the image, and the settings table
+# and .env.example that document it (test_env_example_documents_the_image).
+DEFAULTS_LIVE_IN = {"Dockerfile", "README.md", ".env.example"}
 
 
 def test_each_default_is_stated_once(baked):
@@ -164,14 +162,6 @@ def test_each_default_is_stated_once(baked):
     assert found == []
 
 
-def test_markdown_is_clean(baked):
-    """Every baked Markdown file passes pymarkdown (line length aside: names vary)."""
-    project = baked.project
-    documents = list(project.rglob("*.md"))
-    assert documents
-    run(tool("pymarkdown"), "--disable-rules", "md013", "scan", *documents)
-
-
 def test_license_is_the_chosen_one(baked):
     answers, project = baked.answers, baked.project
     text = (project / "LICENSE").read_text()
@@ -188,3 +178,48 @@ def test_license_is_the_chosen_one(baked):
     spdx = "LicenseRef-Proprietary" if answers["license"] == "proprietary" else answers["license"]
     assert f'license = "{spdx}"\n' in (project / "pyproject.toml").read_text()
     assert f'org.opencontainers.image.licenses="{spdx}"' in (project / "Dockerfile").read_text()
+
+
+def test_env_example_documents_the_image(baked):
+    """.env.example lists every setting the image(s) read, with the image's default."""
+    lines = (baked.project / ".env.example").read_text().splitlines()
+    documented = dict(line[2:].split("=", 1) for line in lines if re.match(r"# [A-Z_]+=", line))
+    assert documented == image_defaults(baked.project)
+
+
+# A fault of each kind that make check must catch: (file, text appended).
+FAULTS = {
+    "failing-test": ("tests/test_app.py", "\n\ndef test_fails():\n    assert False\n"),
+    "ruff": ("app/__init__.py", "\nimport os\n"),
+    "shellcheck": ("scripts/smoke-test.sh", "\necho $undefined_and_unquoted\n"),
+    "hadolint": ("Dockerfile", "\nRUN cd /tmp\n"),
+    "markdown": ("README.md", "\n#Heading without a space\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def default_bake(cookies_session):
+    result = cookies_session.bake()
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_make_check_fails_on_a_fault(default_bake, tmp_path, fault):
+    project = tmp_path / "project"
+    shutil.copytree(default_bake, project)
+    path, text = FAULTS[fault]
+    with (project / path).open("a") as file:
+        file.write(text)
+    assert make(project, "check", check=False).returncode != 0
+
+
+def test_pre_commit_passes_on_a_fresh_bake(default_bake, tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(default_bake, project)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    env = {"PATH": path, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+    run("git", "init", "--quiet", cwd=project)
+    run("git", "add", "--all", cwd=project)
+    result = run(tool("pre-commit"), "run", "--all-files", cwd=project, env=env)
+    assert "make lint" in result.stdout and "make test" in result.stdout

@@ -23,14 +23,7 @@ from helpers import CHOICES, CONTEXT, REPO, make_certificate, run, summary_lines
 
 PLATFORMS = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 DEPLOYMENTS = CHOICES["deployment"]
-LINT_AND_TEST = [
-    "pip install -r requirements-dev.txt",
-    "ruff check .",
-    "ruff format --check .",
-    "pytest",
-    "hadolint Dockerfile",
-    "find . -name '*.sh' -not -path './.venv/*' -exec shellcheck {} +",
-]
+LINT_AND_TEST = ["pip install -r requirements-dev.txt", "make check"]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REGISTRY = "localhost:5000"  # never contacted: docker is a recorder here
 
@@ -89,8 +82,9 @@ def test_lint_and_test_job_runs_linters_and_tests(ci_project):
 
 
 def test_shellcheck_step_covers_every_script(ci_project):
-    platform, _, project, config = ci_project
-    step = next(c for c in commands(platform, config, "lint-and-test") if "shellcheck" in c)
+    _, _, project, _ = ci_project
+    makefile = (project / "Makefile").read_text()
+    [step] = [line.strip() for line in makefile.splitlines() if "\tfind " in line]
     # The same find, printing the files it would hand to shellcheck.
     listing = run("bash", "-c", step.replace("-exec shellcheck {} +", "-print"), cwd=project)
     checked = {os.path.normpath(path) for path in listing.stdout.split()}
@@ -113,12 +107,16 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
         cleanup = job["after_script"]
         # Published ports are on the docker-in-docker service.
         smoke = f"scripts/smoke-test.sh http://docker:{CONTEXT['host_port']}"
+    # make up: install.sh or docker compose, as the Makefile says.
+    start = "make up"
+    stop = "make down" if deployment == "single" else "docker compose down --volumes"
+    up = run("make", "--dry-run", "up", cwd=project).stdout
     if deployment == "single":
-        start, stop = "./install.sh", "./install.sh --uninstall --yes"
+        assert up == "./install.sh\n"
         install = (project / "install.sh").read_text()
         assert "docker build" in install and "docker run" in install
     else:
-        start, stop = "docker compose up --detach --build --wait", "docker compose down --volumes"
+        assert up == "docker compose up --detach --build --wait\n"
     assert script[script.index(smoke) - 1] == start
     assert stop in cleanup
 

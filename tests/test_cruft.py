@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 from deployments import run_install
 from engine import docker, free_port, http_get
-from helpers import REPO, run, tool
+from helpers import REPO, RUN_PREFIX, run, tool
 
 # What the hooks may import: nothing that reaches the network, runs git or
 # anything else (subprocess), or brings randomness or the clock (random, uuid,
@@ -196,10 +196,12 @@ def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
     git("init", "--quiet", "--initial-branch", "main", cwd=project, env=isolated)
     commit_all(project, "baked", isolated)
 
-    # The template's repository moves on to this commit's files.
-    shutil.rmtree(old / ".git")
-    shutil.copytree(template / ".git", old / ".git")
-    git("reset", "--quiet", "--hard", cwd=old, env=isolated)
+    # The template's repository moves on: its next commit holds this one's files.
+    for path in old.iterdir():
+        if path.name != ".git":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    shutil.copytree(template, old, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
+    commit_all(old, "the redesign", isolated)
     run(cruft, "update", "--skip-apply-ask", cwd=project, env=isolated)
     assert not list(project.rglob("*.rej")) and not list(project.rglob("*.orig"))
 
@@ -212,7 +214,7 @@ def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
             assert updated[path][1] == data, path
 
     run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
-    name, port = "fdtest-cruft-redesign", free_port()
+    name, port = f"{RUN_PREFIX}-cruft-redesign", free_port()
     flags = ["--name", name, "--image", name]
     try:
         installed = run_install(SimpleNamespace(project=project), *flags, "--port", str(port))

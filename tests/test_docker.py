@@ -30,6 +30,11 @@ def test_unknown_path_is_404_from_flask(served):
     assert b"Not Found" in body
 
 
+def test_production_runs_without_flask_debug(served):
+    # FLASK_DEBUG is make dev's alone (compose.dev.yaml).
+    assert docker("exec", served.app, "printenv", "FLASK_DEBUG", check=False).returncode == 1
+
+
 def test_nginx_config_valid_in_the_container(served):
     docker("exec", served.proxy, "nginx", "-t", "-q", "-e", "stderr", "-c", CONTEXT["_nginx_conf"])
 

@@ -1,0 +1,80 @@
+"""The development loop (make dev): the working tree served through nginx and
+uWSGI, edits visible without a rebuild, nothing written into the tree, nothing
+left running after Ctrl-C. How fast an edit shows is measured by the benchmark."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+from engine import docker, free_port, http_get
+from helpers import run
+
+pytestmark = pytest.mark.docker
+
+
+def git(*args, cwd):
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    return run("git", *identity, *args, cwd=cwd, env=env).stdout
+
+
+def wait_for_text(url, text, timeout):
+    """Seconds until GET url answers 200 with text in its body."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        status, _, body = http_get(url, timeout=timeout)
+        if status == 200 and text in body.decode():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not show {text!r} within {timeout} s")
+
+
+def running_containers(project_name, service=None):
+    filters = [f"label=com.docker.compose.project={project_name}"]
+    if service:
+        filters.append(f"label=com.docker.compose.service={service}")
+    return docker("ps", "--quiet", *(f"--filter={f}" for f in filters)).stdout.split()
+
+
+def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
+    project = tmp_path / variant.name
+    shutil.copytree(variant.project, project)
+    git("init", "--quiet", cwd=project)
+    git("add", "--all", cwd=project)
+    git("commit", "--quiet", "--message", "baked", cwd=project)
+    name, port = f"{variant.name}-dev", free_port()
+    env = {**os.environ, "HOST_PORT": str(port), "COMPOSE_PROJECT_NAME": name}
+    log = (tmp_path / "make-dev.log").open("w")
+    # Its own session: Ctrl-C goes to make and docker compose, as at a terminal.
+    dev = subprocess.Popen(
+        ["make", "dev"], cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_text(url, "Hello from", timeout=300)
+        status, headers, _ = http_get(url)
+        assert (status, headers["Server"]) == (200, "nginx")
+
+        routes = project / "app" / "__init__.py"
+        routes.write_text(routes.read_text().replace("Hello from", "Edited in"))
+        wait_for_text(url, "Edited in", timeout=10)
+
+        [app] = running_containers(name, "app" if variant.split else "web")
+        debug = docker("exec", app, "printenv", "FLASK_DEBUG").stdout.strip()
+        assert debug == "1", "make dev runs Flask in debug mode"
+    finally:
+        os.killpg(dev.pid, signal.SIGINT)
+        dev.wait(timeout=120)
+        left = running_containers(name)
+        docker("compose", "--project-name", name, "down", "--volumes", check=False)
+        log.close()
+    assert left == [], "Ctrl-C on make dev leaves nothing running"
+    # Mounted read-only: the only change in the tree is the edit itself.
+    assert git("status", "--porcelain", "--untracked-files=all", cwd=project).split() == [
+        "M",
+        "app/__init__.py",
+    ]
