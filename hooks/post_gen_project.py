@@ -30,6 +30,8 @@ COMMON = [
     "docker/entrypoint.sh",
     "docker/nginx/entrypoint.d/20-render-config.sh",
     "docker/nginx/nginx.conf.template",
+    "docker/nginx/server.d/no-dot-files.conf",
+    "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",

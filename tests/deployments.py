@@ -123,13 +123,13 @@ def deployment(variant, name, env=None):
             variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
 
 
-def run_install(variant, *args):
-    """The variant's install.sh as a script runs it: no terminal on stdin."""
+def run_install(project, *args):
+    """A project's install.sh as a script runs it: no terminal on stdin."""
     return run(
         "./install.sh",
         *args,
         check=False,
-        cwd=variant.project,
+        cwd=project,
         stdin=subprocess.DEVNULL,
         timeout=900,
     )

@@ -90,6 +90,8 @@ def test_nginx_config_is_valid(baked, tmp_path, certificate):
     text = string.Template(template).safe_substitute(defaults)
     # Where the container mounts the certificate, a test certificate here.
     text = text.replace(f"{CONTEXT['_tls_dir']}/", f"{certificate.parent}/")
+    # The snippets the image copies there, from the project.
+    text = text.replace(CONTEXT["_nginx_snippets"], str(project / "docker" / "nginx" / "server.d"))
     assert ("ssl_certificate " in text) == (answers["https"] != "none")
     config.write_text(text)
     # -t parses the whole file, includes and all, and opens what it would use.
@@ -136,7 +138,13 @@ def image_defaults(project):
 
 # Where a setting's default may be written: the image, and the settings table
 # and .env.example that document it (test_env_example_documents_the_image).
-DEFAULTS_LIVE_IN = {"Dockerfile", "README.md", ".env.example"}
+# The script that gives UWSGI_PROCESSES=auto its meaning names the keyword too.
+DEFAULTS_LIVE_IN = {
+    "Dockerfile",
+    "README.md",
+    ".env.example",
+    "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
+}
 
 
 def test_each_default_is_stated_once(baked):

@@ -88,7 +88,7 @@ def test_shellcheck_step_covers_every_script(ci_project):
     # The same find, printing the files it would hand to shellcheck.
     listing = run("bash", "-c", step.replace("-exec shellcheck {} +", "-print"), cwd=project)
     checked = {os.path.normpath(path) for path in listing.stdout.split()}
-    scripts = {str(p.relative_to(project)) for p in project.rglob("*.sh")}
+    scripts = {str(p.relative_to(project)) for p in project.rglob("*.*sh")}
     assert scripts and checked == scripts
 
 

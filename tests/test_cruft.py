@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import sys
-from types import SimpleNamespace
 
 import pytest
 from deployments import run_install
@@ -217,10 +216,10 @@ def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
     name, port = f"{RUN_PREFIX}-cruft-redesign", free_port()
     flags = ["--name", name, "--image", name]
     try:
-        installed = run_install(SimpleNamespace(project=project), *flags, "--port", str(port))
+        installed = run_install(project, *flags, "--port", str(port))
         assert installed.returncode == 0, installed.stdout + installed.stderr
         status, headers, _ = http_get(f"http://127.0.0.1:{port}/")
         assert (status, headers["Server"]) == (200, "nginx")
     finally:
-        run_install(SimpleNamespace(project=project), "--uninstall", *flags)
+        run_install(project, "--uninstall", *flags)
         docker("volume", "rm", f"{name}-data", check=False)

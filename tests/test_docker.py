@@ -2,6 +2,7 @@
 through nginx and uWSGI; install.sh and docker compose do what their docs say."""
 
 import json
+import shutil
 
 import pytest
 from deployments import deployment, only, remove_images, run_install
@@ -36,7 +37,13 @@ def test_production_runs_without_flask_debug(served):
 
 
 def test_nginx_config_valid_in_the_container(served):
-    docker("exec", served.proxy, "nginx", "-t", "-q", "-e", "stderr", "-c", CONTEXT["_nginx_conf"])
+    # As an operator would: nginx's own paths lead to the running configuration.
+    docker("exec", served.proxy, "nginx", "-t", "-q")
+
+
+def test_nginx_reloads_in_the_container(served):
+    docker("exec", served.proxy, "nginx", "-s", "reload")
+    assert http_get(f"{served.url}/health")[0] == 200
 
 
 def test_deployment_lifecycle(variant):
@@ -57,7 +64,7 @@ def check_install_script(variant):
     port = free_port()
     flags = ["--name", name, "--image", name]
     try:
-        first = run_install(variant, *flags, "--port", str(port))
+        first = run_install(variant.project, *flags, "--port", str(port))
         assert first.returncode == 0, first.stdout + first.stderr
         assert f"http://localhost:{port}/" in first.stdout
         [first_id] = containers_named(name)
@@ -67,7 +74,7 @@ def check_install_script(variant):
         assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
         docker("exec", name, "sh", "-c", "echo kept > /srv/data/marker")
 
-        again = run_install(variant, *flags, "--port", str(port))
+        again = run_install(variant.project, *flags, "--port", str(port))
         assert again.returncode == 0, again.stdout + again.stderr
         [second_id] = containers_named(name)
         assert second_id != first_id, "install.sh should replace the container"
@@ -75,7 +82,7 @@ def check_install_script(variant):
         assert docker("exec", name, "cat", "/srv/data/marker").stdout == "kept\n"
 
         # No terminal on stdin: --uninstall goes ahead without asking.
-        gone = run_install(variant, "--uninstall", *flags)
+        gone = run_install(variant.project, "--uninstall", *flags)
         assert gone.returncode == 0, gone.stdout + gone.stderr
         assert containers_named(name) == []
         assert docker("image", "inspect", name, check=False).returncode != 0
@@ -118,3 +125,71 @@ def test_compose_passes_settings_from_env_file(variant):
     nginx = CONTEXT["_nginx_settings"]
     assert proxy["NGINX_WORKER_PROCESSES"] == nginx["NGINX_WORKER_PROCESSES"]
     assert proxy["NGINX_ACCESS_LOG"] == nginx["NGINX_ACCESS_LOG"]
+
+
+def uwsgi_workers(container):
+    """uWSGI's worker processes in a running container (all uwsgi ones but the master)."""
+    listing = docker(
+        "exec", container, "sh", "-c",
+        'for p in /proc/[0-9]*; do tr "\\0" " " <"$p/cmdline"; echo; done',
+    ).stdout  # fmt: skip
+    return sum(line.startswith("uwsgi ") for line in listing.splitlines()) - 1
+
+
+@pytest.mark.parametrize(
+    "limit, workers",
+    [(["--cpus", "1"], 2), (["--cpus", "2"], 4), (["--cpuset-cpus", "0"], 2)],
+    ids=["cpus-1", "cpus-2", "cpuset-0"],
+)
+def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
+    """UWSGI_PROCESSES=auto: 2 per CPU of the container's quota or CPU set."""
+    if int(docker("info", "--format", "{{.NCPU}}").stdout) < 2 and "2" in limit:
+        pytest.skip("the engine's machine has fewer than 2 CPUs")
+    name = f"{variant.name}-workers{''.join(limit).replace('-', '')}"
+    image = variant.images[0]  # the app's (split) or the only one
+    try:
+        docker("run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", *limit, image)
+        wait_healthy(name)
+        assert uwsgi_workers(name) == workers
+        assert f"{workers} uWSGI workers" in docker("logs", name).stdout
+    finally:
+        docker("rm", "--force", name, check=False)
+
+
+@only("single")
+def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path):
+    """Scripts in docker/app/entrypoint.d run before the app serves, as its
+    user; snippets in docker/nginx/server.d join the server block; a script
+    that fails stops the start, and install.sh then keeps the running container."""
+    project = tmp_path / "project"
+    shutil.copytree(variant.project, project)
+    snippet = "location = /snippet {\n    default_type text/plain;\n    return 200 snippet;\n}\n"
+    (project / "docker/nginx/server.d/snippet.conf").write_text(snippet)
+    task = project / "docker/app/entrypoint.d/50-task.sh"
+    task.write_text('#!/bin/sh\necho "50-task.sh: ran as uid $(id -u)"\n')
+    task.chmod(0o755)
+    name, port = f"{variant.name}-tasks", free_port()
+    flags = ["--name", name, "--image", name, "--port", str(port)]
+    try:
+        first = run_install(project, *flags)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert http_get(f"http://127.0.0.1:{port}/snippet")[:3:2] == (200, b"snippet")
+        assert f"50-task.sh: ran as uid {CONTEXT['_uid']}" in docker("logs", name).stdout
+        [running] = containers_named(name)
+
+        failing = project / "docker/app/entrypoint.d/60-fail.sh"
+        failing.write_text('#!/bin/sh\necho "60-fail.sh: no database" >&2\nexit 3\n')
+        failing.chmod(0o755)
+        again = run_install(project, *flags)
+        assert again.returncode != 0
+        assert "60-fail.sh: no database" in again.stderr
+        assert f"the new image does not start (see above); {name} is left" in again.stderr
+        assert containers_named(name) == [running]
+        assert http_get(f"http://127.0.0.1:{port}/snippet")[0] == 200
+
+        # Started anyway, the new image stops with the script's message.
+        broken = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", name, check=False)
+        assert broken.returncode == 3 and "60-fail.sh: no database" in broken.stderr
+    finally:
+        run_install(project, "--uninstall", *flags[:4])
+        docker("volume", "rm", f"{name}-data", check=False)

@@ -49,7 +49,7 @@ def secure_deployment(variant, name, cert=None, key=None):
         files = ["--cert", cert, "--key", key] if cert else []
         try:
             result = run_install(
-                variant,
+                variant.project,
                 *("--name", name, "--image", variant.name),
                 *("--port", http_port, "--https-port", https_port),
                 *files,
@@ -123,7 +123,7 @@ def test_older_tls_is_refused_by_the_server(secure, version):
 
 @pytest.mark.docker
 def test_nginx_config_with_tls_is_valid_in_the_container(secure):
-    docker("exec", secure.proxy, "nginx", "-t", "-q", "-e", "stderr", "-c", CONTEXT["_nginx_conf"])
+    docker("exec", secure.proxy, "nginx", "-t", "-q")
     mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", secure.proxy).stdout)
     tls_mounts = {m["Destination"]: m["RW"] for m in mounts if m["Destination"].startswith(TLS_DIR)}
     assert tls_mounts == {f"{TLS_DIR}/tls.crt": False, f"{TLS_DIR}/tls.key": False}
@@ -176,7 +176,7 @@ def test_a_bad_certificate_leaves_the_running_service_alone(tls_variant, secure,
     running = docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout
     other_key = make_certificate(tmp_path / "other").with_name("tls.key")
     flags = ["--name", secure.proxy, "--image", tls_variant.name]
-    result = run_install(tls_variant, *flags, "--cert", secure.cafile, "--key", other_key)
+    result = run_install(tls_variant.project, *flags, "--cert", secure.cafile, "--key", other_key)
     assert result.returncode == 1
     assert docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout == running
     assert https_get(secure.https_port, secure.cafile)[0] == 200
@@ -191,7 +191,7 @@ def refusal(tls_variant, tmp_path):
 
     def attempt(cert_file, key_file):
         result = run_install(
-            tls_variant, "--name", name, "--image", tls_variant.name,
+            tls_variant.project, "--name", name, "--image", tls_variant.name,
             "--port", free_port(), "--https-port", free_port(),
             "--cert", cert_file, "--key", key_file,
         )  # fmt: skip

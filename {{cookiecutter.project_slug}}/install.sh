@@ -91,14 +91,20 @@ remove_container() {
 }
 
 install() {
-    # Settings in .env, and those set in this shell (UWSGI_*, NGINX_*,
+    # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
+    # named volume, which outlives the container: re-installing never loses
+    # them. Settings in .env, and those set in this shell (UWSGI_*, NGINX_*,
     # FLASK_*), reach the container; others keep the image's defaults.
-    local settings=() variable
+    local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}") variable
+{% if tls %}
+    options+=(--env "NGINX_HTTPS_REDIRECT_PORT=$https_port"
+        --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro")
+{% endif %}
     if [ -f .env ]; then
-        settings+=(--env-file .env)
+        options+=(--env-file .env)
     fi
     for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
-        settings+=(--env "$variable")
+        options+=(--env "$variable")
     done
 {% if tls %}
     check_certificate
@@ -107,25 +113,19 @@ install() {
 {% if tls %}
     check_key_readable
 {% endif %}
-    # The new image is ready: only now replace the old container, so a
-    # failed build leaves the running service alone.
+    # The new image must start: its start-up scripts (docker/*/entrypoint.d),
+    # nginx's configuration and the app's import, tried in a throwaway
+    # container with the same options. Only then is the old container
+    # replaced, so a failed build or start leaves the running service alone.
+    docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null ||
+        die "the new image does not start (see above); $name is left as it was"
     remove_container
-    # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
-    # named volume, which outlives the container: re-installing never loses them.
-    docker run --detach \
-        --name "$name" \
-        --restart unless-stopped \
+    docker run --detach --name "$name" --restart unless-stopped \
         --publish "$port:{{ cookiecutter._container_port }}" \
 {% if tls %}
         --publish "$https_port:{{ cookiecutter._container_tls_port }}" \
-        --env "NGINX_HTTPS_REDIRECT_PORT=$https_port" \
-        --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" \
-        --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro" \
 {% endif %}
-        --read-only --tmpfs /tmp \
-        --volume "$name-data:{{ cookiecutter._data_dir }}" \
-        "${settings[@]}" \
-        "$image" >/dev/null
+        "${options[@]}" "$image" >/dev/null
     echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"
 }
 

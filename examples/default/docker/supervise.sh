@@ -8,7 +8,7 @@ set -uo pipefail
 
 uwsgi --ini uwsgi.ini &
 uwsgi_pid=$!
-nginx -c /tmp/nginx.conf -e stderr &
+nginx &
 nginx_pid=$!
 
 # shellcheck disable=SC2329 # invoked by the trap below
