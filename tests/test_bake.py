@@ -84,6 +84,9 @@ def test_nginx_config_is_valid(baked, tmp_path, certificate):
     defaults = {
         name: value for name, value in image_defaults(project).items() if name.startswith("NGINX_")
     }
+    # Derived by the entrypoint script: REQUEST_TIMEOUT + 5 s.
+    timeout = int(image_defaults(project)["REQUEST_TIMEOUT"]) + 5
+    defaults["NGINX_UWSGI_READ_TIMEOUT"] = f"{timeout}s"
     used = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
     assert used == set(defaults)
     config = tmp_path / "nginx.conf"
@@ -127,12 +130,21 @@ def test_ci_file_matches_the_schema(baked, platform):
     run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
 
 
+SETTINGS = [
+    name
+    for group in ["_common_settings", "_uwsgi_settings", "_nginx_settings"]
+    + ["__proxy_settings", "_tls_settings"]
+    for name in CONTEXT[group]
+]
+
+
 def image_defaults(project):
-    """{setting: default} of the nginx and uWSGI settings in the Dockerfile's ENV."""
+    """{setting: default} of the settings (cookiecutter.json) in the Dockerfile's ENV."""
     dockerfile = (project / "Dockerfile").read_text()
+    names = "|".join(SETTINGS)
     return {
         name: value.strip('"')
-        for name, value in re.findall(r'\b((?:NGINX|UWSGI)_\w+)=("[^"]*"|\S+)', dockerfile)
+        for name, value in re.findall(rf'\b({names})=("[^"]*"|\S+)', dockerfile)
     }
 
 
@@ -163,7 +175,7 @@ def test_each_default_is_stated_once(baked):
         for number, line in enumerate(text.splitlines(), 1):
             for name, value in defaults.items():
                 # On the setting's own line, or a value too particular to be chance.
-                particular = not value.isdigit() and len(value) > 3
+                particular = not value.isdigit() and len(value) > 4
                 alone = rf"(?<![\w.-]){re.escape(value)}(?![\w.-])"
                 if re.search(alone, line.replace(name, "")) and (name in line or particular):
                     found.append(f"{relative}:{number}: {name}={value}: {line.strip()}")

@@ -210,11 +210,8 @@ def healthy_apps(stack, replicas):
 def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
     stack, port = f"{variant.name}-stack", free_port()
 
-    def deploy(**settings):
-        deploy_stack(variant, stack, {"HOST_PORT": str(port), **settings})
-
     try:
-        deploy()
+        deploy_stack(variant, stack, {"HOST_PORT": str(port)})
         apps = wait_for("2 healthy app tasks", lambda: healthy_apps(stack, 2))
         assert http_get(f"http://127.0.0.1:{port}/", timeout=120)[0] == 200
         [proxy] = stack_containers(stack, "proxy", "status=running")
@@ -225,8 +222,10 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
         with traffic(port) as load:
             time.sleep(DNS_CACHE)
             assert_all_serve(apps)
-            # A changed setting rolls out one task at a time, start-first.
-            deploy(UWSGI_PROCESSES="3")
+            # A changed app setting rolls out one task at a time, start-first.
+            # (In .env it would reach the proxy too, replaced stop-first.)
+            setting = ["--env-add", "UWSGI_PROCESSES=3"]
+            docker("service", "update", "--detach", *setting, f"{stack}_app")
 
             def update_state():
                 status = docker(

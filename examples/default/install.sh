@@ -50,13 +50,14 @@ remove_container() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them. Settings in .env, and those set in this shell (UWSGI_*, NGINX_*,
-    # FLASK_*), reach the container; others keep the image's defaults.
+    # them. Settings in .env, and those set in this shell (REQUEST_TIMEOUT,
+    # UWSGI_*, NGINX_*, FLASK_*), reach the container; others keep the image's
+    # defaults.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data") variable
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
-    for variable in $(compgen -e | grep -E '^(UWSGI|NGINX|FLASK)_'); do
+    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT)$'); do
         options+=(--env "$variable")
     done
     docker build --tag "$image" .
