@@ -24,6 +24,10 @@ COMMON = [
     "Makefile",
     "README.md",
     "app/__init__.py",
+    "app/static/favicon.svg",
+    "app/static/style.css",
+    "app/templates/base.html",
+    "app/templates/index.html",
     "compose.dev.yaml",
     "docker/app/healthcheck.py",
     "docker/app/uwsgi.ini",
@@ -55,6 +59,8 @@ OPTIONAL = {
 # Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.
 UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 # {% endraw %}
+# Flask's templates are Jinja on purpose (the app's own tests render them).
+FLASK_TEMPLATES = "app/templates"
 
 
 def unwanted(answers):
@@ -92,13 +98,22 @@ def make_executable(root):
         target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
+def unrendered(root):
+    """Files with Jinja that the bake left unrendered, relative to root."""
+    return [
+        relative
+        for relative, path in sorted((str(p.relative_to(root)), p) for p in root.rglob("*"))
+        if path.is_file()
+        and not relative.startswith(FLASK_TEMPLATES + "/")
+        and UNRENDERED.search(path.read_text(encoding="utf-8", errors="replace"))
+    ]
+
+
 def problems(root, answers):
     """What is wrong with the baked tree: missing files, leftover Jinja."""
     found = [f"missing {path}" for path in expected(answers) if not (root / path).exists()]
     found += [f"leftover option {path}" for path in unwanted(answers) if (root / path).exists()]
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if UNRENDERED.search(path.read_text(encoding="utf-8", errors="replace")):
-            found.append(f"unrendered template syntax in {path.relative_to(root)}")
+    found += [f"unrendered template syntax in {path}" for path in unrendered(root)]
     return found
 
 

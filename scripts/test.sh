@@ -11,12 +11,14 @@ venv=${VENV:-.venv}
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
 
-# From Debian: nginx (nginx -t on every baked config), wrk (the load test) and
-# openssl (test certificates, and what install.sh checks them with).
+# From Debian: nginx (nginx -t on every baked config), wrk (the load test),
+# openssl (test certificates, and what install.sh checks them with) and
+# chromium (the baked site in a real browser, headless).
 missing=()
 PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive

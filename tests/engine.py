@@ -10,6 +10,7 @@ other bases are only used when the engine already has them or can pull them.
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -82,13 +83,12 @@ def http_get(url, timeout=60):
             time.sleep(0.3)
 
 
-def get_once(connection, path):
-    """One GET on a new connection, redirects not followed.
-
-    Returns (status, headers, body, TLS version or None).
+def get_once(connection, path, headers=None):
+    """One GET on a new connection, redirects not followed, the body as sent
+    (not decompressed). Returns (status, headers, body, TLS version or None).
     """
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers=headers or {})
         response = connection.getresponse()
         body = response.read()
         secure = isinstance(connection, http.client.HTTPSConnection)
@@ -98,9 +98,10 @@ def get_once(connection, path):
         connection.close()
 
 
-def http_get_once(port, path="/"):
+def http_get_once(port, path="/", headers=None, timeout=10):
     """GET http://127.0.0.1:port: (status, headers, body)."""
-    return get_once(http.client.HTTPConnection("127.0.0.1", port, timeout=10), path)[:3]
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    return get_once(connection, path, headers)[:3]
 
 
 def https_get(port, cafile, path="/", version=None):
@@ -130,3 +131,18 @@ def wait_healthy(container, timeout=60):
                 f"{container} is {status or state['Status']}\n{logs.stdout}\n{logs.stderr}"
             )
         time.sleep(0.5)
+
+
+# Lists a container's processes as "pid ppid command line" with nothing but sh
+# and coreutils: the images have no ps.
+PS = r"""for d in /proc/[0-9]*; do
+    read -r _ _ _ ppid _ < "$d/stat" &&
+    printf '%s %s %s\n' "${d#/proc/}" "$ppid" "$(tr '\0' ' ' < "$d/cmdline")"
+done 2>/dev/null"""
+
+
+def processes(container):
+    listing = docker("exec", container, "sh", "-c", PS).stdout
+    # The listing shell's own command line spans lines: keep only whole rows.
+    rows = re.findall(r"^(\d+) (\d+) (.*)$", listing, re.MULTILINE)
+    return [(int(pid), int(ppid), cmd.strip()) for pid, ppid, cmd in rows]

@@ -1,6 +1,7 @@
 """The development loop (make dev): the working tree served through nginx and
-uWSGI, edits visible without a rebuild, nothing written into the tree, nothing
-left running after Ctrl-C. How fast an edit shows is measured by the benchmark."""
+uWSGI, edits to code and static files visible without a rebuild, nothing
+written into the tree, nothing left running after Ctrl-C. How fast an edit
+shows is measured by the benchmark."""
 
 import os
 import shutil
@@ -10,9 +11,11 @@ import time
 
 import pytest
 from engine import docker, free_port, http_get
-from helpers import run
+from helpers import CONTEXT, run
 
 pytestmark = pytest.mark.docker
+
+STATIC = CONTEXT["_static_url_path"]
 
 
 def git(*args, cwd):
@@ -53,15 +56,21 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
         ["make", "dev"], cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
+    site = f"http://127.0.0.1:{port}"
     try:
-        wait_for_text(url, "Hello from", timeout=300)
-        status, headers, _ = http_get(url)
+        wait_for_text(f"{site}/api/hello", "Hello from", timeout=300)
+        status, headers, _ = http_get(f"{site}/")
         assert (status, headers["Server"]) == (200, "nginx")
 
         routes = project / "app" / "__init__.py"
         routes.write_text(routes.read_text().replace("Hello from", "Edited in"))
-        wait_for_text(url, "Edited in", timeout=10)
+        wait_for_text(f"{site}/api/hello", "Edited in", timeout=10)
+
+        # nginx serves the static files from the tree, and browsers ask again.
+        stylesheet = project / "app" / "static" / "style.css"
+        stylesheet.write_text(stylesheet.read_text() + "/* edited */\n")
+        wait_for_text(f"{site}{STATIC}/style.css", "/* edited */", timeout=10)
+        assert http_get(f"{site}{STATIC}/style.css")[1]["Cache-Control"] == "max-age=0"
 
         [app] = running_containers(name, "app" if variant.split else "web")
         debug = docker("exec", app, "printenv", "FLASK_DEBUG").stdout.strip()
@@ -77,4 +86,6 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project).split() == [
         "M",
         "app/__init__.py",
+        "M",
+        "app/static/style.css",
     ]

@@ -16,6 +16,15 @@ def test_home_page_through_nginx_and_uwsgi(variant, served):
     status, headers, body = http_get(f"{served.url}/")
     assert status == 200
     assert headers["Server"] == "nginx"
+    assert headers.get_content_type() == "text/html"
+    # Rendered by Flask from app/templates: the name filled in, the stylesheet linked.
+    assert f"<title>{variant.name}</title>".encode() in body
+    assert f'href="{CONTEXT["_static_url_path"]}/style.css"'.encode() in body
+
+
+def test_json_route(variant, served):
+    status, headers, body = http_get(f"{served.url}/api/hello")
+    assert (status, headers.get_content_type()) == (200, "application/json")
     assert json.loads(body) == {"message": f"Hello from {variant.name}!"}
 
 

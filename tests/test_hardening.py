@@ -9,24 +9,10 @@ import time
 
 import pytest
 from deployments import deployment
-from engine import docker, http_get, wait_healthy
+from engine import docker, http_get, processes, wait_healthy
 from helpers import CONTEXT, run, tool
 
 pytestmark = pytest.mark.docker
-
-# Lists a container's processes as "pid ppid command line" with nothing but sh
-# and coreutils: the images have no ps.
-PS = r"""for d in /proc/[0-9]*; do
-    read -r _ _ _ ppid _ < "$d/stat" &&
-    printf '%s %s %s\n' "${d#/proc/}" "$ppid" "$(tr '\0' ' ' < "$d/cmdline")"
-done 2>/dev/null"""
-
-
-def processes(container):
-    listing = docker("exec", container, "sh", "-c", PS).stdout
-    # The listing shell's own command line spans lines: keep only whole rows.
-    rows = re.findall(r"^(\d+) (\d+) (.*)$", listing, re.MULTILINE)
-    return [(int(pid), int(ppid), cmd.strip()) for pid, ppid, cmd in rows]
 
 
 def uwsgi_master_and_workers(container):

@@ -278,6 +278,14 @@ def test_unrendered_jinja_is_reported(tree, leftover):
     assert post.problems(tree, answers()) == ["unrendered template syntax in README.md"]
 
 
+def test_flask_templates_are_jinja_on_purpose(tree):
+    """The app's own templates are Jinja for Flask; the same text elsewhere is reported."""
+    page = "<title>{% block title %}{% endblock %}</title>\n<p>{{ url_for('index') }}</p>\n"
+    write(tree, "app/templates/index.html", page)
+    write(tree, "app/static/page.html", page)
+    assert post.problems(tree, answers()) == ["unrendered template syntax in app/static/page.html"]
+
+
 def test_github_expressions_are_not_reported(tree):
     write(tree, ".github", "on: push\nconcurrency: ci-${{ github.ref }}\n")
     assert post.problems(tree, answers()) == []

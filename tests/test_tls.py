@@ -87,7 +87,7 @@ def secure(tls_variant, certificate):
 
 @pytest.mark.docker
 def test_https_serves_with_a_verified_certificate(tls_variant, secure):
-    status, headers, body, _ = https_get(secure.https_port, secure.cafile)
+    status, headers, body, _ = https_get(secure.https_port, secure.cafile, "/api/hello")
     assert status == 200
     assert headers["Server"] == "nginx"
     assert headers["Strict-Transport-Security"] == HSTS

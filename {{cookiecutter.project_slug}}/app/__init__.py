@@ -1,15 +1,21 @@
 """The Flask application. Add routes in create_app or register blueprints there."""
 
-from flask import Flask
+from flask import Flask, render_template
 
 
 def create_app() -> Flask:
-    app = Flask(__name__)
+    # Files in app/static are served at this path: by Flask's own static route
+    # in development, by nginx in the container (never reaching uWSGI there).
+    app = Flask(__name__, static_url_path="{{ cookiecutter._static_url_path }}")
     # Settings come from FLASK_* environment variables: FLASK_DATA_DIR -> DATA_DIR.
     app.config.from_prefixed_env()
 
     @app.get("/")
     def index():
+        return render_template("index.html")
+
+    @app.get("/api/hello")
+    def hello():
         return {"message": "Hello from {{ cookiecutter.project_slug }}!"}
 
     @app.get("/health")

@@ -1,0 +1,162 @@
+"""Static files in every variant: nginx answers /static/ from files baked into its
+image (the proxy image of the split deployment), precompressed and cacheable,
+without uWSGI; the app's own pages are compressed too. The static max-age and
+the Content-Security-Policy are settings."""
+
+import gzip
+import re
+import socket
+
+import pytest
+from deployments import deployment
+from engine import docker, http_get_once, processes
+from helpers import CONTEXT
+
+pytestmark = pytest.mark.docker
+
+STATIC = CONTEXT["_static_url_path"]
+ROOT = CONTEXT["_static_root"]
+NGINX = CONTEXT["_nginx_settings"]
+GZIP = {"Accept-Encoding": "gzip"}
+CONTENT_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
+
+
+UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def nginx_seconds(value):
+    """A time in nginx's syntax (90, 30m, 1h, 1d12h) in seconds."""
+    parts = re.findall(r"(\d+)([smhdw]?)", value)
+    assert "".join(map("".join, parts)) == value, f"not an nginx time: {value}"
+    return sum(int(number) * UNITS[unit] for number, unit in parts)
+
+
+def static_files(variant):
+    """{name under the static path: bytes} of the baked project's app/static."""
+    folder = variant.project / "app" / "static"
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert set(files) >= {"style.css", "favicon.svg"}
+    return files
+
+
+def get(running, path, headers=None, timeout=10):
+    return http_get_once(running.port, path, headers, timeout)
+
+
+def test_every_static_file_is_in_the_nginx_image_with_a_gzip_copy(variant, served):
+    listing = docker("exec", served.proxy, "find", ROOT, "-type", "f").stdout.split()
+    names = {path.removeprefix(f"{ROOT}/") for path in listing}
+    originals = static_files(variant)
+    # The baked files are all text (CSS, SVG): each has its .gz, nothing else is there.
+    assert names == set(originals) | {f"{name}.gz" for name in originals}
+
+
+def test_static_files_come_from_nginx_with_cache_headers(variant, served):
+    max_age = nginx_seconds(NGINX["NGINX_STATIC_MAX_AGE"])
+    for name, content in static_files(variant).items():
+        status, headers, body = get(served, f"{STATIC}/{name}")
+        assert status == 200, name
+        assert body == content, name
+        assert headers["Server"] == "nginx"
+        assert headers.get_content_type() == CONTENT_TYPES[name[name.rindex(".") :]]
+        assert "Content-Encoding" not in headers
+        assert headers["Cache-Control"] == f"max-age={max_age}"
+        assert headers["ETag"] and headers["Last-Modified"]
+        assert headers["Content-Security-Policy"] == NGINX["NGINX_CSP"]
+
+
+def test_static_files_are_sent_precompressed(variant, served):
+    for name, content in static_files(variant).items():
+        status, headers, body = get(served, f"{STATIC}/{name}", GZIP)
+        assert status == 200, name
+        assert headers["Content-Encoding"] == "gzip"
+        assert headers["Vary"] == "Accept-Encoding"
+        assert gzip.decompress(body) == content
+        # The .gz file made at build time, byte for byte: not compressed per
+        # request (that would be chunked, without a Content-Length).
+        built = docker("exec", served.proxy, "cat", f"{ROOT}/{name}.gz", text=False).stdout
+        assert body == built
+        assert int(headers["Content-Length"]) == len(built)
+
+
+@pytest.mark.parametrize("encoding", [{}, GZIP], ids=["identity", "gzip"])
+def test_revalidation_answers_304(served, encoding):
+    path = f"{STATIC}/style.css"
+    status, headers, _ = get(served, path, encoding)
+    assert status == 200
+    for condition in (
+        {"If-None-Match": headers["ETag"]},
+        {"If-Modified-Since": headers["Last-Modified"]},
+    ):
+        status, again, body = get(served, path, {**encoding, **condition})
+        assert (status, body) == (304, b""), condition
+        assert again["ETag"] == headers["ETag"]
+        assert again["Cache-Control"] == headers["Cache-Control"]
+    # A changed file (another ETag) is sent again.
+    status, _, body = get(served, path, {**encoding, "If-None-Match": '"0-0"'})
+    assert status == 200 and body
+
+
+def test_gzip_and_plain_copies_have_their_own_etags(served):
+    plain = get(served, f"{STATIC}/style.css")[1]["ETag"]
+    packed = get(served, f"{STATIC}/style.css", GZIP)[1]["ETag"]
+    assert plain != packed
+
+
+def test_a_missing_static_file_is_nginxs_404(served):
+    status, headers, body = get(served, f"{STATIC}/no-such-file.css")
+    assert (status, headers["Server"]) == (404, "nginx")
+    assert b"<center>nginx</center>" in body
+    # Flask's 404 looks different: the check above tells them apart.
+    status, _, flask = get(served, "/no-such-page")
+    assert status == 404
+    assert b"<center>nginx</center>" not in flask
+
+
+def signal_uwsgi(container, signal):
+    pids = [str(pid) for pid, _, command in processes(container) if command.startswith("uwsgi ")]
+    assert pids, processes(container)
+    docker("exec", container, "sh", "-c", f"kill -{signal} {' '.join(pids)}")
+
+
+def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
+    """nginx never passes /static/ to uWSGI: with every uWSGI process stopped
+    (SIGSTOP), static files still come back at once, while a page waits."""
+    assert get(fresh, "/api/hello")[0] == 200
+    signal_uwsgi(fresh.app, "STOP")
+    try:
+        with pytest.raises(socket.timeout):
+            get(fresh, "/api/hello", timeout=3)
+        status, _, body = get(fresh, f"{STATIC}/style.css", timeout=3)
+        assert status == 200 and body
+    finally:
+        signal_uwsgi(fresh.app, "CONT")
+    assert get(fresh, "/api/hello")[0] == 200
+
+
+def test_app_pages_are_compressed_small_answers_are_not(served):
+    status, headers, body = get(served, "/", GZIP)
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in headers["Vary"]
+    assert gzip.decompress(body).startswith(b"<!doctype html>")
+    # Only for clients that accept it, and not for a few bytes.
+    assert "Content-Encoding" not in get(served, "/")[1]
+    status, headers, _ = get(served, "/health", GZIP)
+    assert status == 200 and "Content-Encoding" not in headers
+
+
+def test_the_page_and_its_files_have_the_default_csp(served):
+    for path in ("/", f"{STATIC}/style.css", "/api/hello"):
+        assert get(served, path)[1]["Content-Security-Policy"] == NGINX["NGINX_CSP"], path
+
+
+def test_static_max_age_and_csp_are_settings(variant):
+    """Set in .env (compose) or with -e: quotes, spaces and semicolons arrive whole."""
+    csp = "default-src 'self'; script-src 'self' https://cdn.example.org; frame-ancestors 'none'"
+    settings = {"NGINX_STATIC_MAX_AGE": "7d", "NGINX_CSP": csp}
+    with deployment(variant, f"{variant.name}-static-settings", env=settings) as running:
+        _, headers, _ = get(running, f"{STATIC}/style.css")
+        assert headers["Cache-Control"] == f"max-age={7 * 86400}"
+        assert headers["Content-Security-Policy"] == csp
+        assert get(running, "/")[1]["Content-Security-Policy"] == csp
