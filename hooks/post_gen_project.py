@@ -24,6 +24,7 @@ COMMON = [
     "Makefile",
     "README.md",
     "app/__init__.py",
+    "app/logs.py",
     "app/static/favicon.svg",
     "app/static/style.css",
     "app/templates/base.html",

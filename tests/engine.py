@@ -64,7 +64,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def http_get(url, timeout=60):
+def http_get(url, timeout=60, headers=None):
     """GET url, retrying until it answers (a container needs a moment to start).
 
     Returns (status, headers, body). Any HTTP status counts as an answer.
@@ -73,7 +73,8 @@ def http_get(url, timeout=60):
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with opener.open(url, timeout=5) as response:
+            request = urllib.request.Request(url, headers=headers or {})
+            with opener.open(request, timeout=5) as response:
                 return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read()

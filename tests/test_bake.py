@@ -74,23 +74,27 @@ def test_make_check_passes(baked):
 
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
     answers, project = baked.answers, baked.project
-    # The entrypoint fills the template's ${NGINX_*} from the environment,
-    # whose defaults the Dockerfile sets: exactly the settings the template uses.
+    # The entrypoint fills the template's ${NGINX_*} and ${LOG_FORMAT} from the
+    # environment, whose defaults the Dockerfile sets, and derives the rest.
     template = (project / "docker" / "nginx" / "nginx.conf.template").read_text()
-    defaults = {
-        name: value for name, value in image_defaults(project).items() if name.startswith("NGINX_")
-    }
-    # Derived by the entrypoint script: REQUEST_TIMEOUT + 5 s.
-    timeout = int(image_defaults(project)["REQUEST_TIMEOUT"]) + 5
-    defaults["NGINX_UWSGI_READ_TIMEOUT"] = f"{timeout}s"
-    used = set(re.findall(r"\$\{(NGINX_\w+)\}", template))
-    assert used == set(defaults)
+    settings = image_defaults(project)
+    values = {name: value for name, value in settings.items() if name.startswith("NGINX_")}
+    values["LOG_FORMAT"] = settings["LOG_FORMAT"]
+    # REQUEST_TIMEOUT + 5 s; NGINX_REAL_IP_FROM goes into files of its own.
+    values["NGINX_UWSGI_READ_TIMEOUT"] = f"{int(settings['REQUEST_TIMEOUT']) + 5}s"
+    generated = tmp_path / "generated"
+    generated.mkdir()
+    for name in "real-ip.conf", "trusted-proxies.conf":
+        (generated / name).write_text("")
+    used = set(re.findall(r"\$\{(NGINX_\w+|LOG_FORMAT)\}", template))
+    assert used == set(values) - {"NGINX_REAL_IP_FROM"}
     config = tmp_path / "nginx.conf"
-    text = string.Template(template).safe_substitute(defaults)
+    text = string.Template(template).safe_substitute(values)
     # Where the container mounts the certificate, a test certificate here.
     text = text.replace(f"{CONTEXT['_tls_dir']}/", f"{certificate.parent}/")
-    # The snippets the image copies there, from the project.
+    # The snippets the image copies there, from the project; the entrypoint's files.
     text = text.replace(CONTEXT["_nginx_snippets"], str(project / "docker" / "nginx" / "server.d"))
+    text = text.replace(CONTEXT["_nginx_generated"], str(generated))
     assert ("ssl_certificate " in text) == (answers["https"] != "none")
     config.write_text(text)
     # -t parses the whole file, includes and all, and opens what it would use.
@@ -146,20 +150,14 @@ def image_defaults(project):
 
 # Where a setting's default may be written: the image, and the settings table
 # and .env.example that document it (test_env_example_documents_the_image).
-# The script that gives UWSGI_PROCESSES=auto its meaning names the keyword too.
-DEFAULTS_LIVE_IN = {
-    "Dockerfile",
-    "README.md",
-    ".env.example",
-    "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
-}
+DEFAULTS_LIVE_IN = {"Dockerfile", "README.md", ".env.example"}
 
 
 def test_each_default_is_stated_once(baked):
-    """A default is written in the Dockerfile and README.md only: elsewhere a
-    setting is passed on by name, so the image's default applies."""
+    """A default is written in the Dockerfile, README.md and .env.example only:
+    elsewhere a setting is passed on by name, so the image's default applies."""
     project = baked.project
-    defaults = image_defaults(project)
+    defaults = {name: value for name, value in image_defaults(project).items() if value}
     assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE"} <= set(defaults)
     found = []
     for path in sorted(project.rglob("*")):
@@ -170,10 +168,12 @@ def test_each_default_is_stated_once(baked):
         text = re.sub(r"name: (\w+)\n\s+value: ", r"name: \1 value: ", path.read_text())
         for number, line in enumerate(text.splitlines(), 1):
             for name, value in defaults.items():
-                # On the setting's own line, or a value too particular to be chance.
+                alone = rf"[\"']?{re.escape(value)}(?![\w.-])"
+                # The setting given its default (NAME=value, NAME: value,
+                # name: NAME value: value), or a value too particular to be chance.
+                assigned = re.search(rf"\b{name}\b[\"']?(\s*[=:]|\s+value:)\s*{alone}", line)
                 particular = not value.isdigit() and len(value) > 4
-                alone = rf"(?<![\w.-]){re.escape(value)}(?![\w.-])"
-                if re.search(alone, line.replace(name, "")) and (name in line or particular):
+                if assigned or particular and re.search(rf"(?<![\w.-]){alone}", line):
                     found.append(f"{relative}:{number}: {name}={value}: {line.strip()}")
     assert found == []
 

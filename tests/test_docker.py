@@ -160,7 +160,7 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
         docker("run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", *limit, image)
         wait_healthy(name)
         assert uwsgi_workers(name) == workers
-        assert f"{workers} uWSGI workers" in docker("logs", name).stdout
+        assert f"{workers} uWSGI workers" in docker("logs", name).stderr
     finally:
         docker("rm", "--force", name, check=False)
 
@@ -175,7 +175,7 @@ def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path)
     snippet = "location = /snippet {\n    default_type text/plain;\n    return 200 snippet;\n}\n"
     (project / "docker/nginx/server.d/snippet.conf").write_text(snippet)
     task = project / "docker/app/entrypoint.d/50-task.sh"
-    task.write_text('#!/bin/sh\necho "50-task.sh: ran as uid $(id -u)"\n')
+    task.write_text('#!/bin/sh\necho "50-task.sh: ran as uid $(id -u)" >&2\n')
     task.chmod(0o755)
     name, port = f"{variant.name}-tasks", free_port()
     flags = ["--name", name, "--image", name, "--port", str(port)]
@@ -183,7 +183,7 @@ def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path)
         first = run_install(project, *flags)
         assert first.returncode == 0, first.stdout + first.stderr
         assert http_get(f"http://127.0.0.1:{port}/snippet")[:3:2] == (200, b"snippet")
-        assert f"50-task.sh: ran as uid {CONTEXT['_uid']}" in docker("logs", name).stdout
+        assert f"50-task.sh: ran as uid {CONTEXT['_uid']}" in docker("logs", name).stderr
         [running] = containers_named(name)
 
         failing = project / "docker/app/entrypoint.d/60-fail.sh"

@@ -1,3 +1,4 @@
+import json
 import re
 from pathlib import Path
 
@@ -73,3 +74,22 @@ def test_health(client):
 
 def test_unknown_route_is_404(client):
     assert client.get("/no-such-page").status_code == 404
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_log_lines_carry_the_request_id(capsys, monkeypatch, log_format):
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    app = create_app()
+
+    @app.get("/logs-a-line")
+    def logs_a_line():
+        app.logger.info("a line")
+        return ""
+
+    app.test_client().get("/logs-a-line", headers={"X-Request-ID": "id-123"})
+    [line] = capsys.readouterr().err.splitlines()
+    if log_format == "json":
+        record = json.loads(line)
+        assert (record["message"], record["request_id"]) == ("a line", "id-123")
+    else:
+        assert line.endswith("[id-123] a line")

@@ -2,6 +2,8 @@
 
 from flask import Flask, render_template
 
+from app import logs
+
 
 def create_app() -> Flask:
     # Files in app/static are served at this path: by Flask's own static route
@@ -9,6 +11,7 @@ def create_app() -> Flask:
     app = Flask(__name__, static_url_path="/static")
     # Settings come from FLASK_* environment variables: FLASK_DATA_DIR -> DATA_DIR.
     app.config.from_prefixed_env()
+    logs.configure(app)
 
     @app.get("/")
     def index():
