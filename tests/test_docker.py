@@ -133,7 +133,7 @@ def test_compose_passes_settings_from_env_file(variant):
     assert app["UWSGI_LISTEN"] == CONTEXT["_uwsgi_settings"]["UWSGI_LISTEN"]
     nginx = CONTEXT["_nginx_settings"]
     assert proxy["NGINX_WORKER_PROCESSES"] == nginx["NGINX_WORKER_PROCESSES"]
-    assert proxy["NGINX_ACCESS_LOG"] == nginx["NGINX_ACCESS_LOG"]
+    assert proxy["NGINX_CSP"] == nginx["NGINX_CSP"]
 
 
 def uwsgi_workers(container):
