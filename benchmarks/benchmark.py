@@ -3,13 +3,19 @@
 Builds both on the same base image, then measures image size, cold build,
 rebuild after an edit of the app code, time from `docker run` to the first
 200, `docker stop` time, and throughput with wrk (loopback only) in
-interleaved rounds. Prints a markdown table of medians and ratios and writes
-a PNG chart. Run it through benchmarks/run.sh, which installs what it needs.
+interleaved rounds: of each stack's hello route, and of a static file (a
+30 KB stylesheet, gzip accepted) that nginx serves in the baked stack and
+Flask's static route in the article's. Prints a markdown table of medians and
+ratios and writes a PNG chart. Run it through benchmarks/run.sh, which
+installs what it needs.
 """
 
 import argparse
+import gzip
+import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -24,11 +30,17 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+# Flask's default static path, which the template's constant keeps.
+STATIC_URL_PATH = json.loads((REPO / "cookiecutter.json").read_text())["_static_url_path"]
+STATIC_BYTES = 30_000
+STATIC_PATH = f"{STATIC_URL_PATH}/bench.css"
+ACCEPT_GZIP = "Accept-Encoding: gzip"
 # Metric names used in more than one place.
 THROUGHPUT = "throughput (req/s)"
 DIRECT_METRIC = "throughput, container address (req/s)"
 CPU_METRIC = "container CPU per request (us)"
-ERRORS = "errors under load"  # summed, not a median: a median could hide a few
+STATIC_METRIC = f"static {STATIC_BYTES // 1000} KB CSS, gzip accepted (req/s)"
+ERRORS = "errors under load"  # summed over every wrk run, not a median: it could hide a few
 
 
 @dataclass
@@ -38,9 +50,12 @@ class Stack:
     image: str
     container_port: int
     code_file: Path  # edited to time a rebuild
+    hello_path: str = "/"  # the dynamic route measured
+    static_folder: Path | None = None  # where the build context keeps static files
     run_args: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     results: dict[str, list[float]] = field(default_factory=dict)
+    static_response: tuple = ()
 
     def record(self, metric, value):
         self.results.setdefault(metric, []).append(value)
@@ -108,7 +123,7 @@ class Container:
             self.stack.image,
             *self.stack.command,
         ).stdout.strip()
-        wait_for_200(f"http://127.0.0.1:{self.port}/")
+        wait_for_200(f"http://127.0.0.1:{self.port}{self.stack.hello_path}")
         return time.monotonic() - started
 
     def address(self):
@@ -131,8 +146,10 @@ class Container:
         sh("docker", "rm", "--force", self.name, check=False)
 
 
-def wrk(address, seconds, connections):
-    out = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"http://{address}/").stdout
+def wrk(address, seconds, connections, path="/", headers=()):
+    options = [arg for header in headers for arg in ("-H", header)]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *options]
+    out = sh(*command, f"http://{address}{path}").stdout
     rate = float(out.split("Requests/sec:")[1].split()[0])
     errors = 0
     for marker in ("Non-2xx or 3xx responses:", "Socket errors:"):
@@ -165,6 +182,48 @@ def cpu_seconds(container_id):
     return None
 
 
+def stylesheet(size=STATIC_BYTES):
+    """A stylesheet of about `size` bytes, the same on every run: rules of a
+    component library with values as varied as a real one's, so that it
+    compresses about as well (gzip: to about a sixth)."""
+    rng = random.Random(15)
+
+    def color():
+        return f"#{rng.randrange(0x1000000):06x}"
+
+    def length(most, step=0.25):
+        return f"{rng.randint(0, most) * step:g}rem"
+
+    properties = {
+        "margin": lambda: f"{length(4)} {length(8)}",
+        "padding": lambda: f"{length(8)} {length(12)}",
+        "color": color,
+        "background-color": color,
+        "border": lambda: f"{rng.randint(1, 3)}px solid {color()}",
+        "border-radius": lambda: f"{rng.randint(0, 12)}px",
+        "font-size": lambda: length(16, 0.125),
+        "line-height": lambda: f"{rng.randint(10, 20) / 10:g}",
+        "display": lambda: rng.choice(["block", "flex", "grid", "inline-flex", "none"]),
+        "gap": lambda: length(6),
+        "transition": lambda: f"{rng.choice(['color', 'opacity'])} {rng.randint(1, 5) * 50}ms",
+    }
+    components = ["button", "card", "nav", "alert", "badge", "modal", "table", "form", "list"]
+    variants = ["primary", "muted", "large", "compact", "outline"]
+    states = ["", "", ":hover", ":focus-visible", " > li", "::before"]
+    rules = []
+    while sum(map(len, rules)) < size:
+        selector = f".{rng.choice(components)}-{rng.choice(variants)}-{len(rules)}"
+        chosen = rng.sample(sorted(properties), rng.randint(3, 7))
+        body = "".join(f"  {name}: {properties[name]()};\n" for name in chosen)
+        rules.append(f"{selector}{rng.choice(states)} {{\n{body}}}\n")
+    return "\n".join(rules)
+
+
+def add_stylesheet(stack, css):
+    stack.static_folder.mkdir(parents=True, exist_ok=True)
+    (stack.static_folder / Path(STATIC_PATH).name).write_text(css)
+
+
 def bake_default(workdir, base_image):
     from cookiecutter.main import cookiecutter
 
@@ -182,6 +241,9 @@ def bake_default(workdir, base_image):
         "bench-baked",
         8080,
         project / "app" / "__init__.py",
+        # The JSON route: what the article's "/" is (the baked "/" renders a page).
+        hello_path="/api/hello",
+        static_folder=project / "app" / "static",
         run_args=["--read-only", "--tmpfs", "/tmp"],
     )
 
@@ -189,7 +251,15 @@ def bake_default(workdir, base_image):
 def article(workdir):
     context = workdir / "article"
     shutil.copytree(HERE / "article", context)
-    return Stack("article", context, "bench-article", 80, context / "app.py")
+    # Flask's static folder: app.py's static/, as the article's COPY takes it.
+    return Stack(
+        "article",
+        context,
+        "bench-article",
+        80,
+        context / "app.py",
+        static_folder=context / "static",
+    )
 
 
 # nginx answering 200 itself, no uWSGI or Flask behind it: the ceiling of this path.
@@ -215,6 +285,22 @@ def build(stack, base_image, no_cache):
     return timed(*args, *(["--no-cache"] if no_cache else []), stack.context)
 
 
+def static_response(port):
+    """What one request for the static file gets: (status, Content-Encoding,
+    bytes sent, bytes once decompressed)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        name, value = ACCEPT_GZIP.split(": ")
+        connection.request("GET", STATIC_PATH, headers={name: value})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+    encoding = response.headers.get("Content-Encoding", "identity")
+    size = len(gzip.decompress(body)) if encoding == "gzip" else len(body)
+    return response.status, encoding, len(body), size
+
+
 def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):
     for stack in stacks:
         print(f"building {stack.name} (cold) ...", file=sys.stderr)
@@ -232,17 +318,24 @@ def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):
             try:
                 stack.record("first 200 after docker run (s)", container.start())
                 loopback = f"127.0.0.1:{container.port}"
-                wrk(loopback, 2, connections)  # warm-up
+                hello = stack.hello_path
+                wrk(loopback, 2, connections, hello)  # warm-up
                 used = cpu_seconds(container.id)
-                rate, errors, requests = wrk(loopback, seconds, connections)
+                rate, errors, requests = wrk(loopback, seconds, connections, hello)
                 if used is not None:
                     used = cpu_seconds(container.id) - used
                     stack.record(CPU_METRIC, used / requests * 1e6)
                 stack.record(THROUGHPUT, rate)
                 stack.record(ERRORS, errors)
-                rate, errors, _ = wrk(container.address(), seconds, connections)
+                rate, errors, _ = wrk(container.address(), seconds, connections, hello)
                 stack.record(DIRECT_METRIC, rate)
                 stack.record(ERRORS, errors)
+                wrk(loopback, 2, connections, STATIC_PATH, [ACCEPT_GZIP])  # warm-up
+                rate, errors, _ = wrk(loopback, seconds, connections, STATIC_PATH, [ACCEPT_GZIP])
+                stack.record(STATIC_METRIC, rate)
+                stack.record(ERRORS, errors)
+                if round_number == 0:
+                    stack.static_response = static_response(container.port)
                 stack.record("docker stop (s)", container.stop())
             finally:
                 sh("docker", "rm", "--force", container.name, check=False)
@@ -260,6 +353,8 @@ TARGETS = {
     "first 200 after docker run (s)": ("lower", None),
     "docker stop (s)": ("lower", None),
     THROUGHPUT: ("higher", 2.0),
+    # nginx's own file serving (precompressed) against Flask's static route.
+    STATIC_METRIC: ("higher", 5.0),
     # Without docker-proxy's share of the two cores (not a target: explains the one above).
     DIRECT_METRIC: ("higher", None),
     # nginx and uWSGI's own work per request, whatever shares the machine.
@@ -307,6 +402,15 @@ def table(article_stack, baked):
     return "\n".join(rows)
 
 
+def static_line(stacks):
+    """How each stack answered the static file: its encoding and size."""
+    parts = []
+    for stack in stacks:
+        status, encoding, sent, size = stack.static_response
+        parts.append(f"{stack.name} {status}, {encoding}, {sent:,} of {size:,} bytes")
+    return f"\n{STATIC_PATH} with {ACCEPT_GZIP}: " + "; ".join(parts)
+
+
 def ceiling_line(nginx_alone, stacks):
     """How much of nginx's own speed each stack keeps: comparable across machines."""
     top = nginx_alone.median(THROUGHPUT)
@@ -323,13 +427,17 @@ def chart(article_stack, baked, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (throughput, size) = plt.subplots(1, 2, figsize=(9, 3.5))
+    figure, (throughput, static, size) = plt.subplots(1, 3, figsize=(12, 3.8))
     names = ["article", "baked"]
     colors = ["#999999", "#2a7ab9"]
-    for axis, metric in ((throughput, THROUGHPUT), (size, "image size (MB)")):
+    for axis, metric in (
+        (throughput, THROUGHPUT),
+        (static, STATIC_METRIC),
+        (size, "image size (MB)"),
+    ):
         values = [article_stack.median(metric), baked.median(metric)]
         axis.bar(names, values, color=colors)
-        axis.set_title(metric)
+        axis.set_title(metric, fontsize=10)
         for x, value in enumerate(values):
             axis.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom")
     figure.suptitle("flask-docker: baked default project vs. the article's stack")
@@ -349,6 +457,9 @@ def main():
     with tempfile.TemporaryDirectory() as workdir:
         baked = bake_default(Path(workdir), options.base_image)
         article_stack = article(Path(workdir))
+        css = stylesheet()
+        for stack in (baked, article_stack):
+            add_stylesheet(stack, css)
         nginx_alone = ceiling(article_stack)
         stacks = [article_stack, baked]
         try:
@@ -367,6 +478,7 @@ def main():
         f"-d{options.seconds}s on 127.0.0.1; {options.rounds} interleaved rounds\n"
     )
     print(table(article_stack, baked))
+    print(static_line(stacks))
     print(ceiling_line(nginx_alone, stacks))
     chart(article_stack, baked, options.chart)
     print(f"\nchart: {options.chart}")
