@@ -16,7 +16,9 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -345,6 +347,60 @@ def measure(stacks, nginx_alone, base_image, rounds, seconds, connections):
             nginx_alone.record(THROUGHPUT, wrk(loopback, seconds, connections)[0])
 
 
+def save(path, text):
+    """Save as editors do (a new file renamed over the old, one event for
+    inotify); returns when."""
+    new = path.with_name(f".{path.name}.new")
+    new.write_text(text)
+    os.replace(new, path)
+    return time.monotonic()
+
+
+def dev_loop(baked, edits=5):
+    """Seconds from saving an edit of a route to seeing it through nginx under
+    make dev (the baked project only: the article has no such loop)."""
+    port = free_port()
+    env = {**os.environ, "HOST_PORT": str(port), "COMPOSE_PROJECT_NAME": "bench-dev"}
+    dev = subprocess.Popen(
+        ["make", "dev"], cwd=baked.context, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}{baked.hello_path}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    seconds = []
+    try:
+        wait_for_200(url, timeout=300)
+        for edit in range(edits):
+            text = baked.code_file.read_text()
+            marker = f"edit {edit}"
+            started = save(baked.code_file, text.replace("Hello from", f"{marker}: Hello from"))
+            while time.monotonic() - started < 30:
+                try:
+                    with opener.open(url, timeout=5) as response:
+                        if marker.encode() in response.read():
+                            break
+                except OSError:
+                    pass
+                time.sleep(0.02)
+            seconds.append(time.monotonic() - started)
+            save(baked.code_file, text)
+            time.sleep(2)  # the reload of the restore, before the next edit
+    finally:
+        os.killpg(dev.pid, signal.SIGINT)
+        dev.wait(timeout=120)
+        sh("docker", "compose", "--project-name", "bench-dev", "down", "--rmi", "all", check=False)
+    return seconds
+
+
+def workers_line(baked):
+    """How many uWSGI workers the baked image started here (UWSGI_PROCESSES=auto)."""
+    with Container(baked) as container:
+        log = sh("docker", "logs", container.name).stderr
+    counts = re.findall(r"(\d+) uWSGI workers for (\d+) CPUs", log)
+    workers, cpus = counts[0] if counts else ("?", "?")
+    return f"\nbaked stack: {workers} uWSGI workers (UWSGI_PROCESSES=auto, {cpus} CPUs)"
+
+
 # metric: (better when, target as baked/article ratio)
 TARGETS = {
     "image size (MB)": ("lower", 0.20),
@@ -471,6 +527,8 @@ def main():
                 options.seconds,
                 options.connections,
             )
+            workers = workers_line(baked)
+            edits = dev_loop(baked)
         finally:
             sh("docker", "rmi", "--force", *(s.image for s in stacks), check=False)
     print(
@@ -480,6 +538,11 @@ def main():
     print(table(article_stack, baked))
     print(static_line(stacks))
     print(ceiling_line(nginx_alone, stacks))
+    print(workers)
+    print(
+        f"make dev: an edited route seen through nginx after {statistics.median(edits):.2f} s "
+        f"(median of {len(edits)}; slowest {max(edits):.2f} s; target <= 2 s)"
+    )
     chart(article_stack, baked, options.chart)
     print(f"\nchart: {options.chart}")
 
