@@ -299,7 +299,9 @@ def test_stack_file_matches_the_compose_schema(project):
 
 def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     # The docker client's own loader (no engine needed); it warns of ignored keys.
+    # The settings file must exist, empty at least, as the README says.
     stack = project / "deploy" / "docker-stack.yml"
+    (project / ".env").write_text("UWSGI_LISTEN=2048\n")
     config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
     if "Usage:" in config.stderr:
         pytest.skip("this docker client has no `docker stack config`")
@@ -307,6 +309,7 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     services = yaml.safe_load(config.stdout)["services"]
     assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
     assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
+    assert services["app"]["environment"]["UWSGI_LISTEN"] == "2048"
 
 
 def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
