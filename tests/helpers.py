@@ -101,7 +101,8 @@ def make_certificate(folder, host="localhost"):
 
 # Prefix of every container, image, volume and compose project a run makes:
 # runs that share an engine (a developer's and CI's) never touch each other's.
-RUN_PREFIX = f"fdtest{os.getpid()}"
+# Short: swarm refuses network names over 63 characters ("<stack>_default").
+RUN_PREFIX = f"fd{os.getpid() % 10000:04d}"
 
 
 def load_hook(name):
