@@ -53,17 +53,20 @@ def test_scripts_are_executable(baked):
         assert script.stat().st_mode & 0o111, script
 
 
+# This environment's tools first, as after pip install -r requirements-dev.txt
+# in an activated virtualenv. No caches are written: other tests read every
+# file of the bake.
+DEV_ENV = {
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    "RUFF_NO_CACHE": "true",
+    "PYTEST_ADDOPTS": "-p no:cacheprovider",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+
 def make(project, *targets, check=True):
-    """The baked Makefile's targets, with this environment's tools (as after
-    pip install -r requirements-dev.txt in an activated virtualenv). No caches
-    are written: other tests read every file of the bake."""
-    env = {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "RUFF_NO_CACHE": "true",
-        "PYTEST_ADDOPTS": "-p no:cacheprovider",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    return run("make", "--no-print-directory", *targets, cwd=project, env=env, check=check)
+    """The baked Makefile's targets, run as a developer runs them."""
+    return run("make", "--no-print-directory", *targets, cwd=project, env=DEV_ENV, check=check)
 
 
 def test_make_check_passes(baked):
@@ -233,8 +236,7 @@ def test_make_check_fails_on_a_fault(default_bake, tmp_path, fault):
 def test_pre_commit_passes_on_a_fresh_bake(default_bake, tmp_path):
     project = tmp_path / "project"
     shutil.copytree(default_bake, project)
-    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    env = {"PATH": path, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+    env = {**DEV_ENV, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
     run("git", "init", "--quiet", cwd=project)
     run("git", "add", "--all", cwd=project)
     result = run(tool("pre-commit"), "run", "--all-files", cwd=project, env=env)
