@@ -32,8 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
 # Flask's default static path, which the template's constant keeps.
-STATIC_URL_PATH = json.loads((REPO / "cookiecutter.json").read_text())["_static_url_path"]
+STATIC_URL_PATH = CONTEXT["_static_url_path"]
 STATIC_BYTES = 30_000
 STATIC_PATH = f"{STATIC_URL_PATH}/bench.css"
 ACCEPT_GZIP = "Accept-Encoding: gzip"
@@ -237,16 +238,19 @@ def bake_default(workdir, base_image):
             extra_context={"base_image": base_image},
         )
     )
+    # The secret key, made and mounted as install.sh does.
+    subprocess.run(["scripts/make-secrets.sh"], cwd=project, check=True, stdout=subprocess.DEVNULL)
+    key = f"{project / CONTEXT['_secret_key_path']}:{CONTEXT['_secret_key_file']}:ro"
     return Stack(
         "baked",
         project,
         "bench-baked",
-        8080,
+        int(CONTEXT["_container_port"]),
         project / "app" / "__init__.py",
         # The JSON route: what the article's "/" is (the baked "/" renders a page).
         hello_path="/api/hello",
         static_folder=project / "app" / "static",
-        run_args=["--read-only", "--tmpfs", "/tmp"],
+        run_args=["--read-only", "--tmpfs", "/tmp", "--volume", key],
     )
 
 

@@ -25,6 +25,7 @@ COMMON = [
     "README.md",
     "app/__init__.py",
     "app/logs.py",
+    "app/secret_key.py",
     "app/static/favicon.svg",
     "app/static/style.css",
     "app/templates/base.html",
@@ -37,24 +38,33 @@ COMMON = [
     "docker/nginx/nginx.conf.template",
     "docker/nginx/server.d/no-dot-files.conf",
     "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
+    "docker/app/entrypoint.d/15-secret-key.sh",
     "pyproject.toml",
     "requirements-dev.txt",
     "requirements.txt",
     "scripts/publish.sh",
+    "scripts/make-secrets.sh",
     "scripts/smoke-test.sh",
     "tests/test_app.py",
     "wsgi.py",
 ]
-# Files that exist only for some answers: {prompt: {file: answers that keep it}}.
+DATABASES = ("sqlite", "postgres")
+# Files that exist only for some answers: {file: {prompt: answers that keep it}};
+# a file is kept when the answer to each prompt listed is among those.
 OPTIONAL = {
-    "deployment": {
-        "install.sh": ("single",),
-        "docker/supervise.sh": ("single",),
-        "compose.yaml": ("split",),
-        "deploy": ("split",),
-    },
-    "https": {"scripts/self-signed-cert.sh": ("provided", "self-signed")},
-    "ci": {".github": ("github",), ".gitlab-ci.yml": ("gitlab",)},
+    "install.sh": {"deployment": ("single",)},
+    "docker/supervise.sh": {"deployment": ("single",)},
+    "compose.yaml": {"deployment": ("split",)},
+    "deploy": {"deployment": ("split",)},
+    "scripts/self-signed-cert.sh": {"https": ("provided", "self-signed")},
+    ".github": {"ci": ("github",)},
+    ".gitlab-ci.yml": {"ci": ("gitlab",)},
+    "app/database.py": {"database": DATABASES},
+    "migrations": {"database": DATABASES},
+    # One container migrates as it starts; replicas never do (a one-off does).
+    "docker/app/entrypoint.d/30-migrate.sh": {"deployment": ("single",), "database": DATABASES},
+    # Kubernetes and swarm with the user's PostgreSQL (SQLite stays on one host).
+    "deploy/k8s/migrate.yaml": {"deployment": ("split",), "database": ("postgres",)},
 }
 # {% raw %}
 # Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.
@@ -64,24 +74,17 @@ UNRENDERED = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 FLASK_TEMPLATES = "app/templates"
 
 
+def kept(path, answers):
+    return all(answers[prompt] in keep_for for prompt, keep_for in OPTIONAL[path].items())
+
+
 def unwanted(answers):
     """Paths of options the user did not choose."""
-    return sorted(
-        path
-        for prompt, files in OPTIONAL.items()
-        for path, keep_for in files.items()
-        if answers[prompt] not in keep_for
-    )
+    return sorted(path for path in OPTIONAL if not kept(path, answers))
 
 
 def expected(answers):
-    wanted = [
-        path
-        for prompt, files in OPTIONAL.items()
-        for path, keep_for in files.items()
-        if answers[prompt] in keep_for
-    ]
-    return sorted(COMMON + wanted)
+    return sorted(COMMON + [path for path in OPTIONAL if kept(path, answers)])
 
 
 def remove(root, paths):

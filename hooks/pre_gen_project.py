@@ -96,6 +96,18 @@ def port_clash(answers):
     return None
 
 
+def database_clash(answers):
+    """PostgreSQL runs beside the app in the split deployment's compose file;
+    the one container keeps its data in SQLite on its volume instead of
+    install.sh growing a second container, its network and its upgrades."""
+    if answers["database"] == "postgres" and answers["deployment"] == "single":
+        return (
+            "database 'postgres': needs deployment 'split' (compose runs PostgreSQL beside"
+            " the app); the one-container deployment uses 'sqlite'"
+        )
+    return None
+
+
 def errors(answers):
     """One message per bad answer, in prompt order, then clashes between answers."""
     found = []
@@ -104,8 +116,8 @@ def errors(answers):
         message = check(value)
         if message:
             found.append(f"{key} {value!r}: {message}")
-    clash = port_clash(answers)
-    return found + [clash] if clash else found
+    clashes = [clash for clash in (port_clash(answers), database_clash(answers)) if clash]
+    return found + clashes
 
 
 def main():

@@ -22,6 +22,12 @@ from helpers import BUILDS, CHOICES, CONTEXT, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
 CONTAINER_PORT = CONTEXT["_container_port"]
+SECRET_KEY_PATH = CONTEXT["_secret_key_path"]
+
+
+def secret_key_volume(project):
+    """docker run's option that mounts the project's secret key as install.sh does."""
+    return ["--volume", f"{project / SECRET_KEY_PATH}:{CONTEXT['_secret_key_file']}:ro"]
 
 
 def variant_id(variant):
@@ -102,6 +108,7 @@ def deployment(variant, name, env=None):
                 "--read-only",
                 "--tmpfs",
                 "/tmp",
+                *secret_key_volume(variant.project),
                 *settings,
                 "--publish",
                 f"127.0.0.1:{port}:{CONTAINER_PORT}",
@@ -172,6 +179,8 @@ def bake_and_build(request, cookies_session, base_image, deployment, https="none
     )
     assert bake.exit_code == 0, bake.exception
     built = Variant(base_image, deployment, bake.project_path, name, baked_port)
+    # As install.sh and make up do first: compose and swarm read it from there.
+    run("scripts/make-secrets.sh", cwd=built.project)
     request.addfinalizer(lambda: remove_images(built.images))
     if built.split:
         built.images = [f"{name}-app", f"{name}-proxy"]

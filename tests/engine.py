@@ -53,6 +53,9 @@ def base_image_problem(image):
     if repository == "debian" and tag.endswith("-slim"):
         result = run(SCRIPTS / "make-debian-base-image.sh", tag.removesuffix("-slim"), check=False)
         return None if result.returncode == 0 else f"could not make {image}: {result.stderr}"
+    if repository == "postgres":
+        result = run(SCRIPTS / "make-postgres-image.sh", tag, check=False, timeout=900)
+        return None if result.returncode == 0 else f"could not make {image}: {result.stderr}"
     if docker("pull", "-q", image, check=False, timeout=120).returncode == 0:
         return None
     return "not in the engine, and no registry answers to pull it"
@@ -64,16 +67,18 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def http_get(url, timeout=60, headers=None):
-    """GET url, retrying until it answers (a container needs a moment to start).
+def http_get(url, timeout=60, headers=None, method="GET"):
+    """GET (or another method, with an empty body) url, retrying until it
+    answers (a container needs a moment to start).
 
     Returns (status, headers, body). Any HTTP status counts as an answer.
     """
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + timeout
+    body = None if method == "GET" else b""
     while True:
         try:
-            request = urllib.request.Request(url, headers=headers or {})
+            request = urllib.request.Request(url, body, headers or {}, method=method)
             with opener.open(request, timeout=5) as response:
                 return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:

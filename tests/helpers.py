@@ -26,17 +26,33 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TEXT_ONLY = ["license"]
 
 
+# A choice whose answers but the first are baked with each answer of the
+# choices it shapes files with, the others taking turns (not multiplying).
+APART = {"database": ["deployment", "https"]}
+
+
 def combinations():
     """Every combination of the choice prompts that shape the project, as
-    extra_context dicts; the TEXT_ONLY prompts' answers take turns."""
+    extra_context dicts; the TEXT_ONLY prompts' answers take turns, and the
+    APART ones are combined with the prompts named there only. Combinations the
+    pre-generation hook refuses are left out."""
+    refused = load_hook("pre_gen_project").database_clash
     keys = [key for key in CHOICES if key not in TEXT_ONLY]
+    apart = {key: CHOICES[key][0] for key in APART}
     shaped = [
-        dict(zip(keys, values, strict=True))
-        for values in itertools.product(*map(CHOICES.get, keys))
+        {**dict(zip([k for k in keys if k not in APART], values, strict=True)), **apart}
+        for values in itertools.product(*(CHOICES[k] for k in keys if k not in APART))
     ]
+    for key, partners in APART.items():
+        for answer in CHOICES[key][1:]:
+            for i, values in enumerate(itertools.product(*map(CHOICES.get, partners))):
+                turns = {k: CHOICES[k][i % len(CHOICES[k])] for k in keys}
+                shaped.append({**turns, **dict(zip(partners, values, strict=True)), key: answer})
+    in_order = [{key: answers[key] for key in keys} for answers in shaped]
     return [
         {**answers, **{key: CHOICES[key][i % len(CHOICES[key])] for key in TEXT_ONLY}}
-        for i, answers in enumerate(shaped)
+        for i, answers in enumerate(in_order)
+        if not refused(answers)
     ]
 
 

@@ -88,6 +88,11 @@ def test_https_port_clash_stops_the_bake(cookies, capfd):
     assert_refused(cookies, capfd, answers, "host_https_port")
 
 
+def test_postgres_in_one_container_stops_the_bake(cookies, capfd):
+    """Compose runs PostgreSQL beside the app; the one container takes SQLite."""
+    assert_refused(cookies, capfd, {"deployment": "single", "database": "postgres"}, "database")
+
+
 def assert_refused(cookies, capfd, answers, key):
     """The bake fails with one ERROR line naming key, and leaves no files."""
     # pytest-cookies bakes into output_dir/bakeNN, output_dir.mkdir being the factory.

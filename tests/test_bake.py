@@ -15,13 +15,13 @@ post = load_hook("post_gen_project")
 
 def top_paths(project):
     """Each baked file as the hooks' table names it: a file, or its optional folder."""
-    optional_folders = {path for files in post.OPTIONAL.values() for path in files}
+    optional_folders = set(post.OPTIONAL)
     paths = set()
     for file in project.rglob("*"):
         if file.is_file():
             path = str(file.relative_to(project))
             folder = next((f for f in optional_folders if path.startswith(f + "/")), None)
-            paths.add(folder or path)
+            paths.add(path if path in post.OPTIONAL else folder or path)
     return paths
 
 

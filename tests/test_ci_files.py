@@ -116,7 +116,7 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
         install = (project / "install.sh").read_text()
         assert "docker build" in install and "docker run" in install
     else:
-        assert up == "docker compose up --detach --build --wait\n"
+        assert up == "scripts/make-secrets.sh\ndocker compose up --detach --build --wait\n"
     assert script[script.index(smoke) - 1] == start
     assert stop in cleanup
 

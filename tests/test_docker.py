@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from deployments import deployment, only, remove_images, run_install
+from deployments import deployment, only, remove_images, run_install, secret_key_volume
 from engine import docker, free_port, http_get, wait_healthy
 from helpers import CONTEXT
 
@@ -157,7 +157,10 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
     name = f"{variant.name}-workers{''.join(limit).replace('-', '')}"
     image = variant.images[0]  # the app's (split) or the only one
     try:
-        docker("run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", *limit, image)
+        key = secret_key_volume(variant.project)
+        docker(
+            "run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", *key, *limit, image
+        )
         wait_healthy(name)
         assert uwsgi_workers(name) == workers
         assert f"{workers} uWSGI workers" in docker("logs", name).stderr
@@ -197,7 +200,8 @@ def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path)
         assert http_get(f"http://127.0.0.1:{port}/snippet")[0] == 200
 
         # Started anyway, the new image stops with the script's message.
-        broken = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", name, check=False)
+        key = secret_key_volume(project)
+        broken = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", *key, name, check=False)
         assert broken.returncode == 3 and "60-fail.sh: no database" in broken.stderr
     finally:
         run_install(project, "--uninstall", *flags[:4])

@@ -173,6 +173,8 @@ GOOD_ANSWERS = {
     "container_name": "flask-app",
     "image_name": "flask-app",
     "https": "none",
+    "deployment": "single",
+    "database": "none",
 }
 ONE_BAD = {
     "project_name": "two\nlines",
@@ -201,7 +203,7 @@ def test_errors_name_the_key_and_value(key, value):
 
 
 def test_errors_come_in_prompt_order():
-    found = pre.errors({**ONE_BAD, "https": "none"})
+    found = pre.errors({**ONE_BAD, "https": "none", "deployment": "single", "database": "none"})
     assert [message.split(" ", 1)[0] for message in found] == list(pre.CHECKS)
 
 
@@ -213,18 +215,33 @@ def test_https_needs_a_port_of_its_own(https):
     assert pre.errors({**clash, "host_https_port": "443"}) == []
 
 
+@pytest.mark.parametrize("deployment", ["single", "split"])
+@pytest.mark.parametrize("database", ["none", "sqlite", "postgres"])
+def test_postgres_needs_the_split_deployment(deployment, database):
+    found = pre.errors({**GOOD_ANSWERS, "deployment": deployment, "database": database})
+    refused = deployment == "single" and database == "postgres"
+    assert [line.split(":")[0] for line in found] == (["database 'postgres'"] if refused else [])
+
+
 # --- post_gen_project --------------------------------------------------------
 
 # A path the hook checks for, and the file that makes it exist.
 FILES = {
     ".github": ".github/workflows/ci.yml",
     "deploy": "deploy/k8s/kustomization.yaml",
+    "migrations": "migrations/env.py",
 }
-OPTIONAL_PATHS = sorted(path for files in post.OPTIONAL.values() for path in files)
+OPTIONAL_PATHS = sorted(post.OPTIONAL)
 
 
-def answers(deployment="single", ci="github", https="none"):
-    return {"deployment": deployment, "ci": ci, "https": https, "base_image": "debian:trixie-slim"}
+def answers(deployment="single", ci="github", https="none", database="none"):
+    return {
+        "deployment": deployment,
+        "ci": ci,
+        "https": https,
+        "database": database,
+        "base_image": "debian:trixie-slim",
+    }
 
 
 def write(root, path, text="ok\n"):
@@ -248,14 +265,14 @@ def test_unwanted_and_expected_split_the_options(combination):
     dropped, kept = post.unwanted(combination), post.expected(combination)
     assert not set(dropped) & set(kept)
     assert sorted(set(dropped) | set(kept) - set(post.COMMON)) == OPTIONAL_PATHS
-    for prompt, files in post.OPTIONAL.items():
-        for path, keep_for in files.items():
-            assert (path in kept) == (combination[prompt] in keep_for)
+    for path, conditions in post.OPTIONAL.items():
+        wanted = all(combination[prompt] in keep for prompt, keep in conditions.items())
+        assert (path in kept) == wanted, path
 
 
 def test_every_option_is_dropped_by_some_answer():
-    for prompt, files in post.OPTIONAL.items():
-        for path, keep_for in files.items():
+    for path, conditions in post.OPTIONAL.items():
+        for prompt, keep_for in conditions.items():
             assert set(keep_for) < set(CONTEXT[prompt]), path
 
 

@@ -11,9 +11,13 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from deployments import Running, run_install
+from deployments import SECRET_KEY_PATH, Running, run_install
 from engine import docker, free_port, http_get, wait_healthy
-from helpers import run
+from helpers import CONTEXT, run
+
+UID = CONTEXT["_uid"]
+KEY_FILE = CONTEXT["_secret_key_file"]
+NO_VARIABLE = "and SECRET_KEY is not set (README.md)"
 
 pytestmark = pytest.mark.docker
 
@@ -22,7 +26,7 @@ TEST_ROUTES = """
 
 import time  # noqa: E402
 
-from flask import request  # noqa: E402
+from flask import request, session  # noqa: E402
 
 
 @app.get("/_test/whoami")
@@ -35,42 +39,52 @@ def whoami_for_the_test():
 def sleep_for_the_test(seconds):
     time.sleep(seconds)
     return {"slept": seconds}
+
+
+@app.get("/_test/visits")
+def visits_for_the_test():
+    session["visits"] = session.get("visits", 0) + 1
+    return {"visits": session["visits"]}
 """
+
+
+def install(variant, project, name, port):
+    """Install (or re-install) a project as its users do: install.sh, or make
+    up (docker compose) under a project name and with images of its own."""
+    if not variant.split:
+        result = run_install(project, "--name", name, "--image", name, "--port", str(port))
+        assert result.returncode == 0, result.stdout + result.stderr
+        wait_healthy(name)
+        return Running(port, name, name)
+    compose_file = project / "compose.yaml"
+    images = f"image: {variant.name}-", f"image: {name}-"
+    compose_file.write_text(compose_file.read_text().replace(*images))
+    env = {"COMPOSE_PROJECT_NAME": name, "HOST_PORT": str(port)}
+    run("make", "up", cwd=project, env=env)
+    proxy = run("docker", "compose", "ps", "--quiet", "proxy", cwd=project, env=env).stdout.strip()
+    app = run("docker", "compose", "ps", "--quiet", "app", cwd=project, env=env).stdout.strip()
+    wait_healthy(proxy)
+    return Running(port, proxy, app)
 
 
 @contextmanager
 def started_copy(variant, tmp_path, name, settings):
-    """A copy of the variant's project with the test routes and .env settings,
-    started as its users start it (install.sh, or docker compose with images of
-    its own); removed afterwards."""
+    """A copy of the variant's project, without its secret key, with the test
+    routes and .env settings, installed; removed afterwards (the key is kept)."""
     project = tmp_path / name
     shutil.copytree(variant.project, project)
+    shutil.rmtree(project / SECRET_KEY_PATH.split("/")[0])
     with (project / "wsgi.py").open("a") as wsgi:
         wsgi.write(TEST_ROUTES)
     (project / ".env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
-    port = free_port()
-    if not variant.split:
-        flags = ["--name", name, "--image", name]
-        try:
-            result = run_install(project, *flags, "--port", str(port))
-            assert result.returncode == 0, result.stdout + result.stderr
-            wait_healthy(name)
-            yield Running(port, name, name)
-        finally:
-            run_install(project, "--uninstall", *flags)
+    try:
+        yield install(variant, project, name, free_port())
+    finally:
+        if not variant.split:
+            run_install(project, "--uninstall", "--name", name, "--image", name)
             docker("volume", "rm", f"{name}-data", check=False)
-    else:
-        compose_file = project / "compose.yaml"
-        images = f"image: {variant.name}-", f"image: {name}-"
-        compose_file.write_text(compose_file.read_text().replace(*images))
-        compose = ["docker", "compose", "--project-name", name]
-        try:
-            run(*compose, "up", "--detach", "--build", cwd=project, env={"HOST_PORT": str(port)})
-            proxy = run(*compose, "ps", "--quiet", "proxy", cwd=project).stdout.strip()
-            app = run(*compose, "ps", "--quiet", "app", cwd=project).stdout.strip()
-            wait_healthy(proxy)
-            yield Running(port, proxy, app)
-        finally:
+        else:
+            compose = ["docker", "compose", "--project-name", name]
             run(*compose, "down", "--volumes", "--rmi", "local", cwd=project, check=False)
             docker("rmi", "--force", f"{name}-app", f"{name}-proxy", check=False)
 
@@ -157,3 +171,58 @@ def test_a_trusted_load_balancer_gives_the_client_and_request_id(variant, tmp_pa
         assert line.startswith(f"{FORGED['X-Forwarded-For']} - ")
         [app_line] = [line for line in logs(running.app, "stderr") if "whoami" in line]
         assert app_line.endswith(f"[{request_id}] whoami")
+
+
+def container_id(name):
+    return docker("inspect", "--format", "{{.Id}}", name).stdout.strip()
+
+
+def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
+    """The first install makes the secret key (mode 0640, the container's
+    group); a re-install of changed code keeps it, so a session cookie made
+    before is still valid; the key is mounted, never in the container's
+    settings or logs, and uninstalling leaves it."""
+    name = f"{variant.name}-session"
+    project = tmp_path / name
+    key_file = project / SECRET_KEY_PATH
+    with started_copy(variant, tmp_path, name, {}) as running:
+        key = key_file.read_text()
+        assert len(key) == 64
+        assert (key_file.stat().st_mode & 0o777, key_file.stat().st_gid) == (0o640, int(UID))
+        status, headers, body = http_get(f"{running.url}/_test/visits")
+        assert (status, json.loads(body)) == (200, {"visits": 1})
+        cookie = headers["Set-Cookie"].split(";")[0]
+
+        with (project / "wsgi.py").open("a") as wsgi:
+            wsgi.write("# a change: a new image, a new container\n")
+        again = install(variant, project, name, running.port)
+        assert container_id(again.app) != container_id(running.app)
+        status, _, body = http_get(f"{running.url}/_test/visits", headers={"Cookie": cookie})
+        assert (status, json.loads(body)) == (200, {"visits": 2})
+        assert key_file.read_text() == key
+        log = docker("logs", again.app)
+        assert key not in docker("inspect", again.app).stdout + log.stdout + log.stderr
+    assert key_file.read_text() == key
+
+
+def test_without_a_secret_key_the_container_stops_with_one_line(variant):
+    image = variant.images[0]  # the app's (split) or the only one
+    read_only = ["--read-only", "--tmpfs", "/tmp"]
+    without = docker("run", "--rm", *read_only, image, check=False)
+    assert without.returncode == 1
+    [*_, line] = without.stderr.splitlines()
+    assert line == f"no secret key: no file at SECRET_KEY_FILE ({KEY_FILE}), {NO_VARIABLE}"
+    # SECRET_KEY, for platforms with variables only.
+    name = f"{variant.name}-key-variable"
+    try:
+        docker("run", "--detach", "--name", name, *read_only, "--env", "SECRET_KEY=k", image)
+        wait_healthy(name)
+    finally:
+        docker("rm", "--force", name, check=False)
+    # A file there comes first, even an empty one.
+    empty = variant.project.parent / f"{name}-empty"
+    empty.write_text("")
+    mount = ["--volume", f"{empty}:{KEY_FILE}:ro", "--env", "SECRET_KEY=k"]
+    broken = docker("run", "--rm", *read_only, *mount, image, check=False)
+    assert broken.returncode == 1
+    assert broken.stderr.splitlines()[-1] == f"SECRET_KEY_FILE {KEY_FILE} is empty"

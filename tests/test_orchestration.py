@@ -342,8 +342,14 @@ def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["readOnlyRootFilesystem"] is True
         assert spec["resources"]["limits"]["memory"]
-        mounts = {mount["mountPath"] for mount in spec["volumeMounts"]}
+        mounts = {m["mountPath"] for m in spec["volumeMounts"] if not m.get("readOnly")}
         assert mounts == ({"/tmp", CONTEXT["_data_dir"]} if name == "app" else {"/tmp"})
+    # The app's secret key: the Secret's file, read-only, at SECRET_KEY_FILE.
+    [key] = [m for m in app["volumeMounts"] if m.get("readOnly")]
+    assert (key["mountPath"], key["subPath"]) == (CONTEXT["_secret_key_file"], "secret_key")
+    volumes = manifests["Deployment", "app"]["spec"]["template"]["spec"]["volumes"]
+    [secret] = [volume["secret"] for volume in volumes if volume["name"] == key["name"]]
+    assert secret["secretName"] == "app-secret-key"
     # The autoscaler owns the app's replica count.
     assert "replicas" not in manifests["Deployment", "app"]["spec"]
     target = manifests["HorizontalPodAutoscaler", "app"]["spec"]["scaleTargetRef"]
@@ -372,3 +378,42 @@ def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
     for name in "app", "proxy":
         image = container(manifests, name)["image"]
         assert image == f"registry.example.org/team/shop-{name}:sha-0123456789ab"
+
+
+@pytest.fixture(scope="module")
+def postgres_project(cookies_session):
+    result = cookies_session.bake(
+        extra_context={"project_name": "Shop db", "deployment": "split", "database": "postgres"}
+    )
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
+def test_swarm_and_k8s_migrate_once_against_your_database(postgres_project, tmp_path):
+    """Swarm and Kubernetes run no PostgreSQL: the app and a one-off migration
+    (a swarm job, a Kubernetes Job) reach the user's database."""
+    project = postgres_project
+    (project / ".env").write_text("DATABASE_URL=postgresql+psycopg://shop@db.example.org/shop\n")
+    stack = project / "deploy" / "docker-stack.yml"
+    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
+    if "Usage:" in config.stderr:
+        pytest.skip("this docker client has no `docker stack config`")
+    assert config.returncode == 0 and not config.stderr, config.stderr
+    services = yaml.safe_load(config.stdout)["services"]
+    assert "db" not in services
+    migrate = services["migrate"]
+    assert migrate["command"] == ["flask", "db", "upgrade"]
+    assert migrate["deploy"]["mode"] == "replicated-job"
+    assert migrate["image"] == services["app"]["image"]
+    assert migrate["secrets"] == services["app"]["secrets"]
+    targets = {secret["target"] for secret in services["app"]["secrets"]}
+    assert targets == {CONTEXT["_secret_key_file"], CONTEXT["_db_password_file"]}
+
+    manifests = render(tmp_path, project / "deploy" / "k8s")
+    assert not [kind for kind, _ in manifests if kind == "StatefulSet"]
+    [job] = manifests["Job", "migrate"]["spec"]["template"]["spec"]["containers"]
+    assert job["args"] == ["flask", "db", "upgrade"]
+    assert job["image"] == container(manifests, "app")["image"]
+    assert job["env"] == container(manifests, "app")["env"]
+    [url] = job["env"]
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "app-database", "key": "url"}

@@ -44,6 +44,14 @@ def get(running, path, headers=None, timeout=10):
     return http_get_once(running.port, path, headers, timeout)
 
 
+def why(running):
+    """The end of both logs, to say why an answer was not the one expected."""
+    tails = [
+        docker("logs", "--tail", "15", name, check=False) for name in {running.proxy, running.app}
+    ]
+    return "\n".join(tail.stdout + tail.stderr for tail in tails)
+
+
 def test_every_static_file_is_in_the_nginx_image_with_a_gzip_copy(variant, served):
     listing = docker("exec", served.proxy, "find", ROOT, "-type", "f").stdout.split()
     names = {path.removeprefix(f"{ROOT}/") for path in listing}
@@ -110,7 +118,7 @@ def test_a_missing_static_file_is_nginxs_404(served):
     assert b"<center>nginx</center>" in body
     # Flask's 404 looks different: the check above tells them apart.
     status, _, flask = get(served, "/no-such-page")
-    assert status == 404
+    assert status == 404, why(served)
     assert b"<center>nginx</center>" not in flask
 
 
@@ -142,7 +150,7 @@ def test_app_pages_are_compressed_small_answers_are_not(served):
     while get(served, "/health")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.5)
     status, headers, body = get(served, "/", GZIP)
-    assert status == 200
+    assert status == 200, why(served)
     assert headers["Content-Encoding"] == "gzip"
     assert "Accept-Encoding" in headers["Vary"]
     assert gzip.decompress(body).startswith(b"<!doctype html>")

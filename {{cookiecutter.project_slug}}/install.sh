@@ -8,13 +8,15 @@
 {% endif %}
 #       build the image, then start the container, replacing one of the same name
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
-#       remove the container and the image; the data volume is kept
+#       remove the container and the image; the data volume and the secret key are kept
 #
 # Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
 {% if tls %}
 # HTTPS on port {{ cookiecutter.host_https_port }} with certs/tls.crt and certs/tls.key, mounted read-only
 # ({% if cookiecutter.https == "self-signed" %}made by scripts/self-signed-cert.sh when missing{% else %}yours; scripts/self-signed-cert.sh makes a test one{% endif %}).
 {% endif %}
+# The app's secret key is {{ cookiecutter._secret_key_path }}, made on the first install
+# (scripts/make-secrets.sh) and mounted read-only.
 # Settings (README.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
@@ -93,10 +95,11 @@ remove_container() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them. Settings in .env, and those set in this shell (REQUEST_TIMEOUT,
-    # UWSGI_*, NGINX_*, FLASK_*), reach the container; others keep the image's
-    # defaults.
-    local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}") variable
+    # them, nor the secret key, a file of this project. Settings in .env, and
+    # those set in this shell (REQUEST_TIMEOUT, UWSGI_*, NGINX_*, FLASK_*),
+    # reach the container; others keep the image's defaults.
+    local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}"
+        --volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro") variable
 {% if tls %}
     options+=(--env "NGINX_HTTPS_REDIRECT_PORT=$https_port"
         --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro")
@@ -110,6 +113,7 @@ install() {
 {% if tls %}
     check_certificate
 {% endif %}
+    scripts/make-secrets.sh
     docker build --tag "$image" .
 {% if tls %}
     check_key_readable
@@ -138,7 +142,8 @@ uninstall() {
     if docker image inspect "$image" >/dev/null 2>&1; then
         docker rmi "$image" >/dev/null
     fi
-    echo "Removed $name and $image; the data volume is kept (docker volume rm $name-data deletes it)."
+    echo "Removed $name and $image. Kept: the data volume (docker volume rm $name-data deletes it)" \
+        "and the secret key (rm {{ cookiecutter._secret_key_path }} deletes it, signing every user out)."
 }
 
 main() {

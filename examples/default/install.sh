@@ -4,9 +4,11 @@
 #   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
 #       build the image, then start the container, replacing one of the same name
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
-#       remove the container and the image; the data volume is kept
+#       remove the container and the image; the data volume and the secret key are kept
 #
 # Defaults: port 1337, name flask-app, image flask-app.
+# The app's secret key is secrets/secret_key, made on the first install
+# (scripts/make-secrets.sh) and mounted read-only.
 # Settings (README.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
@@ -50,16 +52,18 @@ remove_container() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them. Settings in .env, and those set in this shell (REQUEST_TIMEOUT,
-    # UWSGI_*, NGINX_*, FLASK_*), reach the container; others keep the image's
-    # defaults.
-    local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data") variable
+    # them, nor the secret key, a file of this project. Settings in .env, and
+    # those set in this shell (REQUEST_TIMEOUT, UWSGI_*, NGINX_*, FLASK_*),
+    # reach the container; others keep the image's defaults.
+    local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
+        --volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro") variable
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
     for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT)$'); do
         options+=(--env "$variable")
     done
+    scripts/make-secrets.sh
     docker build --tag "$image" .
     # The new image must start: its start-up scripts (docker/*/entrypoint.d),
     # nginx's configuration and the app's import, tried in a throwaway
@@ -82,7 +86,8 @@ uninstall() {
     if docker image inspect "$image" >/dev/null 2>&1; then
         docker rmi "$image" >/dev/null
     fi
-    echo "Removed $name and $image; the data volume is kept (docker volume rm $name-data deletes it)."
+    echo "Removed $name and $image. Kept: the data volume (docker volume rm $name-data deletes it)" \
+        "and the secret key (rm secrets/secret_key deletes it, signing every user out)."
 }
 
 main() {

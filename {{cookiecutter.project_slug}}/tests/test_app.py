@@ -1,17 +1,46 @@
+{% set database = cookiecutter.database != "none" %}
 import json
 import re
 from pathlib import Path
 
 import pytest
-from flask import url_for
+{% if database %}
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+{% endif %}
+from flask import session, url_for
+from flask.sessions import SecureCookieSessionInterface
+{% if database %}
+from flask_migrate import upgrade
+{% endif %}
 
 from app import create_app
+{% if database %}
+from app.database import db
+{% endif %}
+
+KEY = "a-key-for-the-tests-only"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch{{ ", tmp_path" if database }}):
+    # The container reads its key from a file (app/secret_key.py).
+    monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
+    monkeypatch.setenv("SECRET_KEY", KEY)
+{% if database %}
+    # A database of each test's own{{ ", SQLite here as in CI (SQLAlchemy speaks both)" if cookiecutter.database == "postgres" }}.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/test.db")
+{% endif %}
 
 
 @pytest.fixture
 def app():
     app = create_app()
     app.config.update(TESTING=True)
+{% if database %}
+    with app.app_context():
+        upgrade()  # the migrations, as the container runs them
+{% endif %}
     return app
 
 
@@ -93,3 +122,51 @@ def test_log_lines_carry_the_request_id(capsys, monkeypatch, log_format):
         assert (record["message"], record["request_id"]) == ("a line", "id-123")
     else:
         assert line.endswith("[id-123] a line")
+
+
+def test_the_secret_key_file_comes_before_the_variable(monkeypatch, tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(f"{KEY}-from-a-file\n")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
+    assert create_app().secret_key == f"{KEY}-from-a-file"
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "missing"))
+    assert create_app().secret_key == KEY
+
+
+@pytest.mark.parametrize("problem", ["no key", "empty file"])
+def test_no_secret_key_stops_the_app_with_one_line(monkeypatch, tmp_path, problem):
+    monkeypatch.delenv("SECRET_KEY")
+    if problem == "empty file":
+        (tmp_path / "secret_key").write_text("")
+        monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
+    with pytest.raises(SystemExit) as stopped:
+        create_app()
+    message = str(stopped.value.code)
+    assert "SECRET_KEY_FILE" in message and "\n" not in message
+
+
+def test_the_session_is_signed_with_the_key(app):
+    @app.get("/remember")
+    def remember():
+        session["seen"] = True
+        return ""
+
+    client = app.test_client()
+    client.get("/remember")
+    signed = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert signed.loads(client.get_cookie("session").value) == {"seen": True}
+{% if database %}
+
+
+def test_visits_are_recorded_and_counted(client):
+    assert client.get("/api/visits").get_json() == {"visits": 0}
+    response = client.post("/api/visits")
+    assert (response.status_code, response.get_json()) == (201, {"visits": 1})
+    assert client.get("/api/visits").get_json() == {"visits": 1}
+
+
+def test_the_migrations_make_the_models_schema(app):
+    # A model changed without `flask db migrate` shows here as a difference.
+    with app.app_context(), db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []
+{% endif %}

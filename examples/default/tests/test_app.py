@@ -3,9 +3,19 @@ import re
 from pathlib import Path
 
 import pytest
-from flask import url_for
+from flask import session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from app import create_app
+
+KEY = "a-key-for-the-tests-only"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch):
+    # The container reads its key from a file (app/secret_key.py).
+    monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
+    monkeypatch.setenv("SECRET_KEY", KEY)
 
 
 @pytest.fixture
@@ -93,3 +103,36 @@ def test_log_lines_carry_the_request_id(capsys, monkeypatch, log_format):
         assert (record["message"], record["request_id"]) == ("a line", "id-123")
     else:
         assert line.endswith("[id-123] a line")
+
+
+def test_the_secret_key_file_comes_before_the_variable(monkeypatch, tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(f"{KEY}-from-a-file\n")
+    monkeypatch.setenv("SECRET_KEY_FILE", str(key_file))
+    assert create_app().secret_key == f"{KEY}-from-a-file"
+    monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "missing"))
+    assert create_app().secret_key == KEY
+
+
+@pytest.mark.parametrize("problem", ["no key", "empty file"])
+def test_no_secret_key_stops_the_app_with_one_line(monkeypatch, tmp_path, problem):
+    monkeypatch.delenv("SECRET_KEY")
+    if problem == "empty file":
+        (tmp_path / "secret_key").write_text("")
+        monkeypatch.setenv("SECRET_KEY_FILE", str(tmp_path / "secret_key"))
+    with pytest.raises(SystemExit) as stopped:
+        create_app()
+    message = str(stopped.value.code)
+    assert "SECRET_KEY_FILE" in message and "\n" not in message
+
+
+def test_the_session_is_signed_with_the_key(app):
+    @app.get("/remember")
+    def remember():
+        session["seen"] = True
+        return ""
+
+    client = app.test_client()
+    client.get("/remember")
+    signed = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert signed.loads(client.get_cookie("session").value) == {"seen": True}

@@ -2,7 +2,7 @@
 
 from flask import Flask, render_template
 
-from app import logs
+from app import logs, secret_key
 
 
 def create_app() -> Flask:
@@ -11,6 +11,7 @@ def create_app() -> Flask:
     app = Flask(__name__, static_url_path="/static")
     # Settings come from FLASK_* environment variables: FLASK_DATA_DIR -> DATA_DIR.
     app.config.from_prefixed_env()
+    app.secret_key = secret_key.load()
     logs.configure(app)
 
     @app.get("/")

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Make postgres:MAJOR locally when the engine lacks it and no registry can be
+# reached: Debian's PostgreSQL of that major version on the Debian stand-in,
+# with an entrypoint that honours the official image's documented interface
+# (postgres-stand-in/). Test infrastructure only: no baked project uses it.
+# An image that is already there is never replaced, unless it is a stand-in
+# made by an older version of this script (its label says so).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+major=${1:?usage: make-postgres-image.sh MAJOR   (e.g. 17)}
+image="postgres:$major"
+# Debian's suite that ships PostgreSQL $major.
+case "$major" in
+    15) suite=bookworm ;;
+    17) suite=trixie ;;
+    *) echo "make-postgres-image.sh: no Debian suite ships PostgreSQL $major" >&2 && exit 1 ;;
+esac
+version=2
+label=org.flask-docker.stand-in
+
+if docker image inspect "$image" >/dev/null 2>&1; then
+    made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
+    case "$made_by" in
+        "" | "$version") exit 0 ;;
+    esac
+    echo "replacing $image, a stand-in of version $made_by" >&2
+elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
+    exit 0
+fi
+
+./make-debian-base-image.sh "$suite"
+DOCKER_BUILDKIT=1 docker build --quiet --tag "$image" \
+    --build-arg BASE_IMAGE="debian:$suite-slim" --build-arg PG_MAJOR="$major" \
+    --label "$label=$version" \
+    --label "org.opencontainers.image.description=local stand-in for $image (Debian's postgresql-$major)" \
+    postgres-stand-in >/dev/null
+echo "made $image from Debian $suite's postgresql-$major" >&2
