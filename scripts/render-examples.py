@@ -16,7 +16,12 @@ REPO = Path(__file__).resolve().parent.parent
 # {folder under examples/: answers other than the defaults}
 EXAMPLES = {
     "default": {},
-    "split-https": {"deployment": "split", "https": "provided", "ci": "gitlab"},
+    "split-https": {
+        "deployment": "split",
+        "https": "provided",
+        "database": "postgres",
+        "ci": "gitlab",
+    },
 }
 
 

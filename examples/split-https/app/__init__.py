@@ -1,8 +1,10 @@
 """The Flask application. Add routes in create_app or register blueprints there."""
 
 from flask import Flask, render_template
+from sqlalchemy import func, select
 
-from app import logs, secret_key
+from app import database, logs, secret_key
+from app.database import Visit, db
 
 
 def create_app() -> Flask:
@@ -13,6 +15,7 @@ def create_app() -> Flask:
     app.config.from_prefixed_env()
     app.secret_key = secret_key.load()
     logs.configure(app)
+    database.init_app(app)
 
     @app.get("/")
     def index():
@@ -21,6 +24,16 @@ def create_app() -> Flask:
     @app.get("/api/hello")
     def hello():
         return {"message": "Hello from flask-app!"}
+
+    @app.get("/api/visits")
+    def visits():
+        return {"visits": db.session.scalar(select(func.count(Visit.id)))}
+
+    @app.post("/api/visits")
+    def record_visit():
+        db.session.add(Visit())
+        db.session.commit()
+        return visits(), 201
 
     @app.get("/health")
     def health():

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Make the secrets this project needs, once, as 64 random hex digits each:
 #   secrets/secret_key     the app's secret key
+#   secrets/db_password    the database's password (compose's db service)
 # Git and Docker's build ignore secrets/, readable only by you on this
-# machine. A secret already there is kept (a new key signs every user out); only its permissions are
+# machine. A secret already there is kept (a new key signs every user out,
+# the database keeps its first password); only its permissions are
 # set again. install.sh and make up/dev run this.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,3 +28,6 @@ if [ "$(id -u)" = 0 ]; then
 else
     chmod 644 secrets/secret_key
 fi
+# Read by the app (uid 10001) and by PostgreSQL (uid 999) in their containers.
+make_secret secrets/db_password
+chmod 644 secrets/db_password

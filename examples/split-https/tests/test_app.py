@@ -3,25 +3,33 @@ import re
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask import session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_migrate import upgrade
 
 from app import create_app
+from app.database import db
 
 KEY = "a-key-for-the-tests-only"
 
 
 @pytest.fixture(autouse=True)
-def environment(monkeypatch):
+def environment(monkeypatch, tmp_path):
     # The container reads its key from a file (app/secret_key.py).
     monkeypatch.delenv("SECRET_KEY_FILE", raising=False)
     monkeypatch.setenv("SECRET_KEY", KEY)
+    # A database of each test's own, SQLite here as in CI (SQLAlchemy speaks both).
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/test.db")
 
 
 @pytest.fixture
 def app():
     app = create_app()
     app.config.update(TESTING=True)
+    with app.app_context():
+        upgrade()  # the migrations, as the container runs them
     return app
 
 
@@ -136,3 +144,16 @@ def test_the_session_is_signed_with_the_key(app):
     client.get("/remember")
     signed = SecureCookieSessionInterface().get_signing_serializer(app)
     assert signed.loads(client.get_cookie("session").value) == {"seen": True}
+
+
+def test_visits_are_recorded_and_counted(client):
+    assert client.get("/api/visits").get_json() == {"visits": 0}
+    response = client.post("/api/visits")
+    assert (response.status_code, response.get_json()) == (201, {"visits": 1})
+    assert client.get("/api/visits").get_json() == {"visits": 1}
+
+
+def test_the_migrations_make_the_models_schema(app):
+    # A model changed without `flask db migrate` shows here as a difference.
+    with app.app_context(), db.engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), db.metadata) == []

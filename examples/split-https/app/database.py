@@ -1,0 +1,48 @@
+"""The database: models with Flask-SQLAlchemy; their schema changes only
+through the migrations in migrations/versions/ (Flask-Migrate, Alembic):
+`flask db migrate -m "what changed"` writes one, `flask db upgrade` runs them."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+# Batch mode: SQLite changes a table by copying it, and Alembic writes the
+# migrations that way (harmless elsewhere).
+migrate = Migrate(render_as_batch=True)
+
+
+class Visit(db.Model):
+    """The example model: one row per visit recorded (POST /api/visits)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))
+
+
+def database_url() -> str:
+    """DATABASE_URL, with the password from the file DATABASE_PASSWORD_FILE
+    names when there is one (so it never shows in `docker inspect`)."""
+    url = make_url(os.environ["DATABASE_URL"])
+    password_file = os.environ.get("DATABASE_PASSWORD_FILE")
+    if password_file and Path(password_file).is_file():
+        url = url.set(password=Path(password_file).read_text().strip())
+    return url.render_as_string(hide_password=False)
+
+
+def init_app(app: Flask) -> None:
+    # No query here: uWSGI forks its workers after importing the app, and a
+    # connection opened before would be shared by all of them.
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
