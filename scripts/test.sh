@@ -12,13 +12,15 @@ venv=${VENV:-.venv}
 "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/requirements.txt
 
 # From Debian: nginx (nginx -t on every baked config), wrk (the load test),
-# openssl (test certificates, and what install.sh checks them with) and
-# chromium (the baked site in a real browser, headless).
+# openssl (test certificates, and what install.sh checks them with),
+# chromium (the baked site in a real browser, headless) and rsync (which
+# gitlab-ci-local copies with).
 missing=()
 PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
+command -v rsync >/dev/null || missing+=(rsync)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
@@ -27,6 +29,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     else
         echo "Not installed: ${missing[*]} (e.g. apt-get install ${missing[*]}); their tests fail." >&2
     fi
+fi
+
+# gitlab-ci-local runs a baked project's GitLab job here (npm; 4.72 is the
+# last release for Node 20).
+if [ ! -x "$venv/bin/gitlab-ci-local" ] && command -v npm >/dev/null; then
+    npm install --silent --prefix "$venv/node" gitlab-ci-local@4.72.0 &&
+        ln -sf ../node/node_modules/.bin/gitlab-ci-local "$venv/bin/gitlab-ci-local"
 fi
 
 exec "$venv/bin/python" -m pytest "$@"

@@ -121,6 +121,13 @@ def make_certificate(folder, host="localhost"):
 RUN_PREFIX = f"fd{os.getpid() % 10000:04d}"
 
 
+def actionlint(workflow):
+    """actionlint on a GitHub workflow: expressions, runner labels, the actions'
+    inputs and runtimes, and shellcheck on each run step."""
+    env = {"PATH": f"{Path(tool('shellcheck')).parent}{os.pathsep}{os.environ['PATH']}"}
+    return run(tool("actionlint"), "-no-color", workflow, env=env, check=False)
+
+
 def load_hook(name):
     """One of the template's hooks as a module (main(), which holds Jinja, is not run)."""
     spec = importlib.util.spec_from_file_location(name, REPO / "hooks" / f"{name}.py")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import CONTEXT, load_hook, run, tool
+from helpers import CONTEXT, actionlint, load_hook, run, tool
 
 post = load_hook("post_gen_project")
 
@@ -117,20 +117,27 @@ def test_compose_file_matches_the_schema(baked):
     )
 
 
+# The CI file and the dependency-update configuration of each CI platform.
 SCHEMAS = {
-    "github": ("vendor.github-workflows", ".github/workflows/ci.yml"),
-    "gitlab": ("vendor.gitlab-ci", ".gitlab-ci.yml"),
+    "github": [
+        ("vendor.github-workflows", ".github/workflows/ci.yml"),
+        ("vendor.dependabot", ".github/dependabot.yml"),
+    ],
+    "gitlab": [("vendor.gitlab-ci", ".gitlab-ci.yml"), ("vendor.renovate", "renovate.json")],
 }
 
 
 @pytest.mark.parametrize("platform", SCHEMAS)
-def test_ci_file_matches_the_schema(baked, platform):
+def test_ci_files_match_their_schemas(baked, platform):
     answers, project = baked.answers, baked.project
-    schema, path = SCHEMAS[platform]
-    if answers["ci"] != platform:
-        assert not (project / path).exists()
-        return
-    run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
+    for schema, path in SCHEMAS[platform]:
+        if answers["ci"] != platform:
+            assert not (project / path).exists()
+        else:
+            run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
+    if answers["ci"] == platform == "github":
+        result = actionlint(project / ".github" / "workflows" / "ci.yml")
+        assert result.returncode == 0, result.stdout
 
 
 SETTINGS = [
@@ -138,7 +145,7 @@ SETTINGS = [
     for group in ["_common_settings", "_uwsgi_settings", "_nginx_settings"]
     + ["__proxy_settings", "_tls_settings"]
     for name in CONTEXT[group]
-]
+] + sorted({name for group in CONTEXT["__database_settings"].values() for name in group})
 
 
 def image_defaults(project):

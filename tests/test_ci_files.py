@@ -19,7 +19,17 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import CHOICES, CONTEXT, REPO, make_certificate, run, summary_lines, tool
+from helpers import (
+    CHOICES,
+    CONTEXT,
+    REPO,
+    actionlint,
+    make_certificate,
+    run,
+    skip_or_fail,
+    summary_lines,
+    tool,
+)
 
 PLATFORMS = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 DEPLOYMENTS = CHOICES["deployment"]
@@ -119,6 +129,13 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
         assert up == "scripts/make-secrets.sh\ndocker compose up --detach --build --wait\n"
     assert script[script.index(smoke) - 1] == start
     assert stop in cleanup
+    # Then the image scan, whose SBOMs are kept even when it fails.
+    assert script[script.index(smoke) + 1] == "make scan"
+    if platform == "github":
+        [upload] = [step for step in job["steps"] if "upload-artifact" in step.get("uses", "")]
+        assert upload["with"]["path"] == "sbom/" and upload["if"] == "success() || failure()"
+    else:
+        assert job["artifacts"] == {"when": "always", "paths": ["sbom/"]}
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -177,9 +194,12 @@ def test_jobs_have_timeouts_pinned_actions_and_least_privilege(ci_project):
             for name, job in config.items()
             if isinstance(job, dict) and not name.startswith(".")
         }
-        assert set(jobs) == {"lint-and-test", "docker", "publish"}
+        assert set(jobs) == {"lint-and-test", "docker", "publish", "renovate"}
         for name, job in jobs.items():
             assert re.fullmatch(r"\d+ minutes", job["timeout"]), name
+        # Renovate runs from a pipeline schedule that asks for it, never otherwise.
+        [rule] = jobs["renovate"]["rules"]
+        assert rule == {"if": '$CI_PIPELINE_SOURCE == "schedule" && $RENOVATE == "true"'}
         return
     assert set(config["jobs"]) == {"lint-and-test", "docker", "publish"}
     # Read-only for all; only publish may write, and only packages.
@@ -440,6 +460,34 @@ def test_publish_refuses_bad_arguments_before_building(github_single, fake_docke
     assert calls.read_text() == ""
 
 
+def test_gitlab_lint_and_test_job_runs_here(cookies_session, tmp_path):
+    """The baked .gitlab-ci.yml's lint-and-test job, run by gitlab-ci-local in
+    this machine's shell (pip installs requirements-dev.txt, hashes checked,
+    into a fresh virtualenv): it passes, and fails once a test fails."""
+    if not shutil.which(tool("gitlab-ci-local")):
+        skip_or_fail("gitlab-ci-local is not installed (scripts/test.sh installs it with npm)")
+    bake = cookies_session.bake(extra_context={"ci": "gitlab", "project_name": "ci local"})
+    project = shutil.copytree(bake.project_path, tmp_path / "project")
+    run("python3", "-m", "venv", tmp_path / "venv")
+    env = {"PATH": f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+
+    def job():
+        run(*git, "add", "--all", cwd=project)
+        run(*git, "commit", "--quiet", "--message", "state", cwd=project)
+        return run(tool("gitlab-ci-local"), "--force-shell-executor", "lint-and-test",
+                   cwd=project, env=env, check=False, timeout=900)  # fmt: skip
+
+    run("git", "init", "--quiet", cwd=project)
+    passed = job()
+    assert passed.returncode == 0 and "PASS  lint-and-test" in passed.stdout, passed.stdout
+    with (project / "tests" / "test_app.py").open("a") as tests:
+        tests.write("\n\ndef test_that_fails():\n    assert 1 + 1 == 3\n")
+    failed = job()
+    assert failed.returncode != 0 and "FAIL  lint-and-test" in failed.stdout
+    assert "1 failed" in failed.stdout
+
+
 # The template's own CI.
 
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
@@ -447,6 +495,25 @@ WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 
 def test_template_workflow_matches_the_schema():
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", WORKFLOW)
+
+
+def test_template_workflow_passes_actionlint():
+    result = actionlint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_finds_faults(tmp_path):
+    """What the lint above would say of a typo, a removed runtime and a run
+    step shellcheck rejects: it can fail."""
+    workflow = tmp_path / "ci.yml"
+    workflow.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: actions/checkout@v3\n"
+        "      - run: echo ${{ github.evnt }}\n"
+        "      - run: cd $undefined_dir\n"
+    )
+    output = actionlint(workflow).stdout
+    assert "[action]" in output and "[expression]" in output and "SC2086" in output
 
 
 def summary(builds):
