@@ -121,6 +121,13 @@ def make_certificate(folder, host="localhost"):
 RUN_PREFIX = f"fd{os.getpid() % 10000:04d}"
 
 
+def bake(cookies, **answers):
+    """The folder of a project baked (with pytest-cookies) from these answers."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    return result.project_path
+
+
 def actionlint(workflow):
     """actionlint on a GitHub workflow: expressions, runner labels, the actions'
     inputs and runtimes, and shellcheck on each run step."""

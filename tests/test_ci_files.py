@@ -24,6 +24,7 @@ from helpers import (
     CONTEXT,
     REPO,
     actionlint,
+    bake,
     make_certificate,
     run,
     skip_or_fail,
@@ -466,8 +467,8 @@ def test_gitlab_lint_and_test_job_runs_here(cookies_session, tmp_path):
     into a fresh virtualenv): it passes, and fails once a test fails."""
     if not shutil.which(tool("gitlab-ci-local")):
         skip_or_fail("gitlab-ci-local is not installed (scripts/test.sh installs it with npm)")
-    bake = cookies_session.bake(extra_context={"ci": "gitlab", "project_name": "ci local"})
-    project = shutil.copytree(bake.project_path, tmp_path / "project")
+    baked = bake(cookies_session, ci="gitlab", project_name="ci local")
+    project = shutil.copytree(baked, tmp_path / "project")
     run("python3", "-m", "venv", tmp_path / "venv")
     env = {"PATH": f"{tmp_path / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.com"]

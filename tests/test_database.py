@@ -9,7 +9,7 @@ import json
 import pytest
 from deployments import run_install
 from engine import base_image_problem, docker, free_port, http_get, wait_healthy
-from helpers import CHOICES, CONTEXT, RUN_PREFIX, run, skip_or_fail
+from helpers import CHOICES, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
 
@@ -80,17 +80,9 @@ def installed(request, engine, cookies_session):
         if problem:
             skip_or_fail(f"{image}: {problem}")
     name = f"{RUN_PREFIX}-{database}-{deployment}"
-    bake = cookies_session.bake(
-        extra_context={
-            "project_name": name,
-            "base_image": BASE,
-            "deployment": deployment,
-            "database": database,
-            "ci": "none",
-        }
-    )
-    assert bake.exit_code == 0, bake.exception
-    deployed = Deployment(bake.project_path, name, deployment == "split")
+    project = bake(cookies_session, project_name=name, base_image=BASE, deployment=deployment,
+                   database=database, ci="none")  # fmt: skip
+    deployed = Deployment(project, name, deployment == "split")
     try:
         yield deployed
     finally:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import CHOICES, run, skip_or_fail
+from helpers import CHOICES, bake, run, skip_or_fail
 
 LOCKS = ["requirements.txt", "requirements-dev.txt"]
 PIN = re.compile(
@@ -20,9 +20,7 @@ PIN = re.compile(
 
 @pytest.fixture(scope="module", params=CHOICES["database"], ids=lambda d: f"database:{d}")
 def locked(request, cookies_session):
-    result = cookies_session.bake(extra_context={"database": request.param, "deployment": "split"})
-    assert result.exit_code == 0, result.exception
-    return result.project_path
+    return bake(cookies_session, database=request.param, deployment="split")
 
 
 def test_every_pin_has_its_hashes(locked):

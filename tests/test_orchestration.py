@@ -15,7 +15,7 @@ import pytest
 import yaml
 from deployments import VARIANTS, deployment, only_tls, settings_file, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
-from helpers import CONTEXT, run, tool
+from helpers import CONTEXT, bake, run, tool
 from manifests import container, render
 
 # The split variants only: the one-container deployment has none of these files.
@@ -280,16 +280,10 @@ def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, 
 @pytest.fixture(scope="module")
 def project(cookies_session):
     """A split project whose images live under a registry path."""
-    result = cookies_session.bake(
-        extra_context={
-            "project_name": "Shop",
-            "deployment": "split",
-            "ci": "none",
-            "image_name": "registry.example.com:5000/acme/shop",
-        }
+    image = "registry.example.com:5000/acme/shop"
+    return bake(
+        cookies_session, project_name="Shop", deployment="split", ci="none", image_name=image
     )
-    assert result.exit_code == 0, result.exception
-    return result.project_path
 
 
 def test_stack_file_matches_the_compose_schema(project):
@@ -382,11 +376,7 @@ def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
 
 @pytest.fixture(scope="module")
 def postgres_project(cookies_session):
-    result = cookies_session.bake(
-        extra_context={"project_name": "Shop db", "deployment": "split", "database": "postgres"}
-    )
-    assert result.exit_code == 0, result.exception
-    return result.project_path
+    return bake(cookies_session, project_name="Shop db", deployment="split", database="postgres")
 
 
 def test_swarm_and_k8s_migrate_once_against_your_database(postgres_project, tmp_path):

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from deployments import only_tls, run_install
 from engine import docker, free_port, http_get_once, https_get, wait_healthy
-from helpers import CONTEXT, make_certificate, run, tool
+from helpers import CONTEXT, bake, make_certificate, run, tool
 from manifests import container, render
 
 TLS_PORT = int(CONTEXT["_container_tls_port"])
@@ -251,11 +251,7 @@ def test_compose_without_the_certificate_fails_and_makes_no_folder(tls_variant):
 
 @pytest.fixture(scope="module")
 def tls_project(cookies_session):
-    result = cookies_session.bake(
-        extra_context={"project_name": "Shop", "deployment": "split", "https": "provided"}
-    )
-    assert result.exit_code == 0, result.exception
-    return result.project_path
+    return bake(cookies_session, project_name="Shop", deployment="split", https="provided")
 
 
 def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
@@ -269,7 +265,9 @@ def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
         int(CONTEXT["_container_port"]),
         TLS_PORT,
     }
-    assert set(config["secrets"]) == {s["source"] for s in proxy["secrets"]}
+    # Every secret of the stack is mounted: the proxy's, and the app's key.
+    app = config["services"]["app"]
+    assert set(config["secrets"]) == {s["source"] for s in proxy["secrets"] + app["secrets"]}
 
 
 def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
