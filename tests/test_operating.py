@@ -193,10 +193,11 @@ def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
         assert (status, json.loads(body)) == (200, {"visits": 1})
         cookie = headers["Set-Cookie"].split(";")[0]
 
+        first = container_id(running.app)
         with (project / "wsgi.py").open("a") as wsgi:
             wsgi.write("# a change: a new image, a new container\n")
         again = install(variant, project, name, running.port)
-        assert container_id(again.app) != container_id(running.app)
+        assert container_id(again.app) != first
         status, _, body = http_get(f"{running.url}/_test/visits", headers={"Cookie": cookie})
         assert (status, json.loads(body)) == (200, {"visits": 2})
         assert key_file.read_text() == key
