@@ -551,6 +551,9 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
 
 
 def test_local_ci_runs_the_same_command():
+    """.ci/run ends in the very command README.md gives for the whole suite."""
     lines = (REPO / ".ci" / "run").read_text().splitlines()
     code = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    assert code[-1].split()[-1] == "scripts/test.sh"
+    readme = (REPO / "README.md").read_text()
+    [given] = re.findall(r"^(\S.*?)\s+# the whole test suite", readme, re.MULTILINE)
+    assert code[-1].split(maxsplit=1)[-1] == given == "scripts/test.sh"
