@@ -58,6 +58,7 @@ OPTIONAL = {
     "install.sh": {"deployment": ("single",)},
     "docker/supervise.sh": {"deployment": ("single",)},
     "compose.yaml": {"deployment": ("split",)},
+    "scripts/deploy.sh": {"deployment": ("split",)},
     "deploy": {"deployment": ("split",)},
     "scripts/self-signed-cert.sh": {"https": ("provided", "self-signed")},
     ".github": {"ci": ("github",)},

@@ -91,33 +91,20 @@ def settings_file(project, env):
 
 @contextmanager
 def deployment(variant, name, env=None):
-    """Run a private copy of the variant under `name`, as its users would:
-    read-only with a /tmp tmpfs, and a restart policy."""
+    """Run a private copy of the variant under `name`, as its users do:
+    install.sh (settings from the shell), or docker compose (settings in .env)."""
     env = env or {}
     port = free_port()
     if not variant.split:
-        settings = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
         try:
-            docker(
-                "run",
-                "--detach",
-                "--name",
-                name,
-                "--restart",
-                "on-failure",
-                "--read-only",
-                "--tmpfs",
-                "/tmp",
-                *secret_key_volume(variant.project),
-                *settings,
-                "--publish",
-                f"127.0.0.1:{port}:{CONTAINER_PORT}",
-                variant.name,
-            )
+            result = run_install(variant.project, "--name", name, "--image", variant.name,
+                                 "--port", str(port), env=env)  # fmt: skip
+            assert result.returncode == 0, result.stdout + result.stderr
             wait_healthy(name)
             yield Running(port, name, name)
         finally:
             docker("rm", "--force", "--volumes", name, check=False)
+            docker("volume", "rm", f"{name}-data", check=False)
     else:
         try:
             with settings_file(variant.project, {**env, "HOST_PORT": str(port)}) as shell:
@@ -130,13 +117,14 @@ def deployment(variant, name, env=None):
             variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
 
 
-def run_install(project, *args):
+def run_install(project, *args, env=None):
     """A project's install.sh as a script runs it: no terminal on stdin."""
     return run(
         "./install.sh",
         *args,
         check=False,
         cwd=project,
+        env=env,
         stdin=subprocess.DEVNULL,
         timeout=900,
     )

@@ -3,7 +3,6 @@
 import os
 import re
 import shutil
-import string
 import sys
 from pathlib import Path
 
@@ -76,28 +75,28 @@ def test_make_check_passes(baked):
 
 
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
+    """The entrypoint's script renders nginx's configuration from the image's
+    default settings (per-client limits on, to check their lines too), and
+    nginx -t accepts it."""
     answers, project = baked.answers, baked.project
-    # The entrypoint fills the template's ${NGINX_*} and ${LOG_FORMAT} from the
-    # environment, whose defaults the Dockerfile sets, and derives the rest.
-    template = (project / "docker" / "nginx" / "nginx.conf.template").read_text()
-    settings = image_defaults(project)
-    values = {name: value for name, value in settings.items() if name.startswith("NGINX_")}
-    values["LOG_FORMAT"] = settings["LOG_FORMAT"]
-    # REQUEST_TIMEOUT + 5 s; NGINX_REAL_IP_FROM goes into files of its own.
-    values["NGINX_UWSGI_READ_TIMEOUT"] = f"{int(settings['REQUEST_TIMEOUT']) + 5}s"
-    generated = tmp_path / "generated"
-    generated.mkdir()
-    for name in "real-ip.conf", "trusted-proxies.conf":
-        (generated / name).write_text("")
-    used = set(re.findall(r"\$\{(NGINX_\w+|LOG_FORMAT)\}", template))
-    assert used == set(values) - {"NGINX_REAL_IP_FROM"}
-    config = tmp_path / "nginx.conf"
-    text = string.Template(template).safe_substitute(values)
-    # Where the container mounts the certificate, a test certificate here.
+    config, generated = tmp_path / "nginx.conf", tmp_path / "generated"
+    nginx = project / "docker" / "nginx"
+    script = (nginx / "entrypoint.d" / "20-render-config.sh").read_text()
+    # Paths of the image, here; the configuration's name holds the folder's.
+    script = script.replace(CONTEXT["_nginx_conf"], str(config))
+    script = script.replace(CONTEXT["_nginx_generated"], str(generated))
+    script = script.replace(CONTEXT["_nginx_template"], str(nginx / "nginx.conf.template"))
+    limits = {"NGINX_LIMIT_CONN": "20", "NGINX_LIMIT_REQ": "10r/s burst=20"}
+    run("sh", "-c", script, env={**image_defaults(project), **limits})
+    text = config.read_text()
+    assert not re.findall(r"\$\{\w+\}", text)  # every setting filled in
+    limit_req = (generated / "limit-req.conf").read_text()
+    assert limit_req == "limit_req zone=per_client_rate burst=20 nodelay;\n"
+    # Where the container mounts the certificate, a test certificate here;
+    # the snippets the image copies there, from the project; the script's files.
     text = text.replace(f"{CONTEXT['_tls_dir']}/", f"{certificate.parent}/")
-    # The snippets the image copies there, from the project; the entrypoint's files.
-    text = text.replace(CONTEXT["_nginx_snippets"], str(project / "docker" / "nginx" / "server.d"))
-    text = text.replace(CONTEXT["_nginx_generated"], str(generated))
+    text = text.replace(CONTEXT["_nginx_snippets"], str(nginx / "server.d"))
+    text = text.replace(f"{CONTEXT['_nginx_generated']}/", f"{generated}/")
     assert ("ssl_certificate " in text) == (answers["https"] != "none")
     config.write_text(text)
     # -t parses the whole file, includes and all, and opens what it would use.
@@ -207,10 +206,11 @@ def test_license_is_the_chosen_one(baked):
 
 
 def test_env_example_documents_the_image(baked):
-    """.env.example lists every setting the image(s) read, with the image's default."""
+    """.env.example lists every setting the image(s) read, with the image's
+    default, and the resource limits (none by default)."""
     lines = (baked.project / ".env.example").read_text().splitlines()
     documented = dict(line[2:].split("=", 1) for line in lines if re.match(r"# [A-Z_]+=", line))
-    assert documented == image_defaults(baked.project)
+    assert documented == {**image_defaults(baked.project), "MEMORY_LIMIT": "", "CPU_LIMIT": ""}
 
 
 # A fault of each kind that make check must catch: (file, text appended).

@@ -215,6 +215,12 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
         apps = wait_for("2 healthy app tasks", lambda: healthy_apps(stack, 2))
         assert http_get(f"http://127.0.0.1:{port}/", timeout=120)[0] == 200
         [proxy] = stack_containers(stack, "proxy", "status=running")
+        for container in (proxy, *apps):
+            inspect = docker("inspect", "--format", "{{json .HostConfig}}", container).stdout
+            host = json.loads(inspect)
+            assert host["CapDrop"] == ["ALL"], host["CapDrop"]
+            assert host["PidsLimit"] == int(CONTEXT["_pids_limit"])
+            assert host["Memory"] == 0 and host["NanoCpus"] == 0  # unless set
         # dnsrr: the service name resolves to each task, no virtual IP (IPVS).
         resolved = docker("exec", proxy, "getent", "ahostsv4", "app").stdout.split("\n")
         assert len({line.split()[0] for line in resolved if line}) == 2, resolved
@@ -304,6 +310,9 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
     assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
     assert services["app"]["environment"]["UWSGI_LISTEN"] == "2048"
+    for service in services.values():
+        assert service["cap_drop"] == ["ALL"]
+        assert service["deploy"]["resources"]["limits"]["pids"] == int(CONTEXT["_pids_limit"])
 
 
 def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):

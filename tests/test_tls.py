@@ -297,3 +297,18 @@ def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
     assert backend["port"] == {"name": "https"}
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+
+
+@pytest.mark.docker
+def test_http2_over_https(secure):
+    """curl, which speaks HTTP/2, gets it negotiated (ALPN h2) and a 200; plain
+    HTTP stays HTTP/1.1."""
+    assert "HTTP2" in run("curl", "--version").stdout, "this curl has no HTTP/2"
+    https = f"https://127.0.0.1:{secure.https_port}/api/hello"
+    answer = run("curl", "--http2", "--insecure", "--silent", "--output", "/dev/null",
+                 "--write-out", "%{http_version} %{response_code}", https).stdout  # fmt: skip
+    assert answer == "2 200"
+    http = f"http://127.0.0.1:{secure.http_port}/health"
+    answer = run("curl", "--silent", "--output", "/dev/null",
+                 "--write-out", "%{http_version} %{response_code}", http).stdout  # fmt: skip
+    assert answer == "1.1 200"

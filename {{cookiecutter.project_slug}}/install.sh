@@ -86,9 +86,18 @@ check_key_readable() {
 
 {% endif %}
 remove_container() {
-    if docker container inspect "$name" >/dev/null 2>&1; then
-        docker stop "$name" >/dev/null
-        docker rm "$name" >/dev/null
+    if docker container inspect "$1" >/dev/null 2>&1; then
+        docker stop "$1" >/dev/null
+        docker rm "$1" >/dev/null
+    fi
+}
+
+setting() {
+    # A run-time setting from the shell, else from .env, else empty.
+    if [ -n "${!1:-}" ]; then
+        echo "${!1}"
+    elif [ -f .env ]; then
+        sed -n "s/^$1=//p" .env | tail -n 1
     fi
 }
 
@@ -96,10 +105,19 @@ install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
     # them, nor the secret key, a file of this project. Settings in .env, and
-    # those set in this shell (REQUEST_TIMEOUT, UWSGI_*, NGINX_*, FLASK_*),
+    # those set in this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*),
     # reach the container; others keep the image's defaults.
+    # No Linux capabilities (nothing binds a port below 1024 or changes
+    # owners), no privilege gained through setuid, at most {{ cookiecutter._pids_limit }} processes.
+    # No memory or CPU limit unless MEMORY_LIMIT (512m) or CPU_LIMIT (1.5) is
+    # set; a CPU limit also sets the uWSGI worker count.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}"
-        --volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro") variable
+        --volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro"
+        --cap-drop ALL --security-opt no-new-privileges --pids-limit {{ cookiecutter._pids_limit }}) variable limit
+    limit=$(setting MEMORY_LIMIT)
+    [ -z "$limit" ] || options+=(--memory "$limit")
+    limit=$(setting CPU_LIMIT)
+    [ -z "$limit" ] || options+=(--cpus "$limit")
 {% if tls %}
     options+=(--env "NGINX_HTTPS_REDIRECT_PORT=$https_port"
         --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro")
@@ -107,7 +125,7 @@ install() {
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
-    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT)$'); do
+    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
         options+=(--env "$variable")
     done
 {% if tls %}
@@ -124,13 +142,29 @@ install() {
     # replaced, so a failed build or start leaves the running service alone.
     docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null ||
         die "the new image does not start (see above); $name is left as it was"
-    remove_container
-    docker run --detach --name "$name" --restart unless-stopped \
+    # The swap, as short as a port with one owner allows (about a second):
+    # the new container is made beforehand (a port is taken at start only),
+    # the old one stops, the new one starts. Should it not start, the old
+    # one is started again.
+    remove_container "$name-new"
+    docker create --name "$name-new" --restart unless-stopped \
         --publish "$port:{{ cookiecutter._container_port }}" \
 {% if tls %}
         --publish "$https_port:{{ cookiecutter._container_tls_port }}" \
 {% endif %}
         "${options[@]}" "$image" >/dev/null
+    local old=""
+    if docker container inspect "$name" >/dev/null 2>&1; then
+        old=$name
+        docker stop "$old" >/dev/null
+    fi
+    if ! docker start "$name-new" >/dev/null; then
+        docker rm "$name-new" >/dev/null
+        [ -z "$old" ] || docker start "$old" >/dev/null
+        die "the new container does not start (see above); $name is left as it was"
+    fi
+    [ -z "$old" ] || docker rm "$old" >/dev/null
+    docker rename "$name-new" "$name"
     echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"
 }
 
@@ -138,7 +172,7 @@ uninstall() {
     if [ "$1" != yes ] && ! confirm "Remove container $name and image $image?"; then
         die "nothing removed"
     fi
-    remove_container
+    remove_container "$name"
     if docker image inspect "$image" >/dev/null 2>&1; then
         docker rmi "$image" >/dev/null
     fi

@@ -2,9 +2,9 @@
 
 Every deployment mounts it as a file at SECRET_KEY_FILE, so it never shows in
 `docker inspect`; SECRET_KEY is the fallback for a platform that only has
-variables. The container checks it before it serves (load() in
-docker/app/entrypoint.d/15-secret-key.sh): a missing key stops the start
-with one line.
+variables. The container checks it before it serves (this file runs as a
+script in docker/app/entrypoint.d/15-secret-key.sh, without importing Flask:
+a start stays quick): a missing key stops the start with one line.
 """
 
 import os
@@ -28,3 +28,7 @@ def load() -> str:
         where = f"no file at SECRET_KEY_FILE ({name})" if name else "SECRET_KEY_FILE is not set"
         raise SystemExit(f"no secret key: {where}, and SECRET_KEY is not set (README.md)")
     return key
+
+
+if __name__ == "__main__":
+    load()

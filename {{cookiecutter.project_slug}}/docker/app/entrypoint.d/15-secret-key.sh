@@ -1,4 +1,4 @@
 #!/bin/sh
 # No key, no start: the app signs its session cookies with it. One line in
 # the container's log names what is missing (app/secret_key.py).
-exec python3 -c 'from app import secret_key; secret_key.load()'
+exec python3 app/secret_key.py
