@@ -79,7 +79,10 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
         os.killpg(dev.pid, signal.SIGINT)
         dev.wait(timeout=120)
         left = running_containers(name)
-        docker("compose", "--project-name", name, "down", "--volumes", check=False)
+        files = ["compose.yaml", "compose.dev.yaml"] if variant.split else ["compose.dev.yaml"]
+        compose = ["compose", "--project-name", name, *(f"--file={file}" for file in files)]
+        # --rmi local: the image compose built and named (the one container's).
+        docker(*compose, "down", "--volumes", "--rmi", "local", cwd=project, check=False)
         log.close()
     assert left == [], "Ctrl-C on make dev leaves nothing running"
     # Mounted read-only: the only change in the tree is the edit itself.

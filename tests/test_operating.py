@@ -58,8 +58,9 @@ def install(variant, project, name, port):
         wait_healthy(name)
         return Running(port, name, name)
     compose_file = project / "compose.yaml"
-    images = f"image: {variant.name}-", f"image: {name}-"
-    compose_file.write_text(compose_file.read_text().replace(*images))
+    # Images of its own (again: the same names, for a re-install).
+    images = rf"image: {re.escape(variant.name)}-(app|proxy)$", rf"image: {name}-\1"
+    compose_file.write_text(re.sub(*images, compose_file.read_text(), flags=re.MULTILINE))
     env = {"COMPOSE_PROJECT_NAME": name, "HOST_PORT": str(port)}
     run("make", "up", cwd=project, env=env)
     proxy = run("docker", "compose", "ps", "--quiet", "proxy", cwd=project, env=env).stdout.strip()

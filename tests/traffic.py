@@ -59,6 +59,7 @@ def _send_all(socks, data):
 
 def still_open(socks):
     """How many of socks the server has neither closed nor answered."""
+    socks = [sock for sock in socks if sock.fileno() != -1]  # not closed here
     selector = selectors.DefaultSelector()
     for sock in socks:
         selector.register(sock, selectors.EVENT_READ)
@@ -95,30 +96,61 @@ def _read_headers(socks, deadline):
 class Held:
     slow: list = field(default_factory=list)  # half a request header sent
     idle: list = field(default_factory=list)  # one request answered, kept alive
+    reopened: int = 0  # slow connections the server closed, opened again
 
     def close(self):
         for sock in self.slow + self.idle:
             sock.close()
 
 
+def _open_slow(host, port, count, deadline):
+    socks = _connect_all(host, port, count, deadline)
+    _send_all(socks, HALF_REQUEST)
+    return socks
+
+
+def _keep_slow(held, host, port, stop):
+    """As an attacker does: each slow connection the server closes is opened
+    again at once, so that the server stays as full as it lets itself be."""
+    while not stop.wait(0.05):
+        selector = selectors.DefaultSelector()
+        for sock in held.slow:
+            selector.register(sock, selectors.EVENT_READ)
+        closed = {key.fileobj for key, _ in selector.select(timeout=0)}
+        selector.close()
+        if closed:
+            fresh = _open_slow(host, port, len(closed), time.monotonic() + 1)
+            held.slow = [sock for sock in held.slow if sock not in closed] + fresh
+            held.reopened += len(closed)
+            for sock in closed:
+                sock.close()
+
+
 @contextmanager
-def held_connections(host, port, slow=0, idle=0, idle_path="/health", timeout=30):
+def held_connections(host, port, slow=0, idle=0, idle_path="/health", timeout=30, keep=False):
     """Hold `slow` connections that sent half a request header and `idle`
     keep-alive connections that finished one request (HEAD idle_path), both
-    from this host, while the block runs."""
+    from this host, while the block runs. With keep, slow connections the
+    server closes are opened again until the block ends."""
     deadline = time.monotonic() + timeout
     held = Held()
+    stop = threading.Event()
+    keeper = threading.Thread(target=_keep_slow, args=(held, host, port, stop), daemon=True)
     try:
-        held.slow = _connect_all(host, port, slow, deadline)
-        _send_all(held.slow, HALF_REQUEST)
+        held.slow = _open_slow(host, port, slow, deadline)
         idle_socks = _connect_all(host, port, idle, deadline)
         request = f"HEAD {idle_path} HTTP/1.1\r\nHost: idle\r\n\r\n".encode()
         _send_all(idle_socks, request)
         held.idle = _read_headers(idle_socks, deadline)
         for sock in set(idle_socks) - set(held.idle):
             sock.close()
+        if keep:
+            keeper.start()
         yield held
     finally:
+        stop.set()
+        if keeper.is_alive():
+            keeper.join()
         held.close()
 
 
