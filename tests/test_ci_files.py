@@ -127,7 +127,9 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
         install = (project / "install.sh").read_text()
         assert "docker build" in install and "docker run" in install
     else:
-        assert up == "scripts/make-secrets.sh\ndocker compose up --detach --build --wait\n"
+        assert up == "scripts/deploy.sh\n"
+        deploy = (project / "scripts" / "deploy.sh").read_text()
+        assert "docker compose build" in deploy and "docker compose up --detach --wait" in deploy
     assert script[script.index(smoke) - 1] == start
     assert stop in cleanup
     # Then the image scan, whose SBOMs are kept even when it fails.

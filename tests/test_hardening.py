@@ -27,7 +27,10 @@ def nginx_master(container):
 
 
 def kill(container, pid):
-    docker("exec", container, "sh", "-c", f"kill -KILL {pid}")
+    # Killing the container's main process ends the container, and with it
+    # this very exec (137: SIGKILL) when the engine is quick about it.
+    result = docker("exec", container, "sh", "-c", f"kill -KILL {pid}", check=False)
+    assert result.returncode in (0, 137), result.stderr
 
 
 def state(container):
