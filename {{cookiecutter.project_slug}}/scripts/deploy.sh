@@ -2,8 +2,7 @@
 {% set database = cookiecutter.database != "none" %}
 # Build and start the containers, or update running ones without an outage
 # (make up runs this). Plain Compose has no rolling update, so:
-#   1. build the images{% if database %} and run the migrations (one that fails stops here)
-{% endif %}
+#   1. build the images{{ " and run the migrations (one that fails stops here)" if database }}
 #   2. start new app replicas beside the running ones, and wait until they are healthy
 #   3. wait {{ cookiecutter._resolver_valid }} s, until nginx has looked the app's addresses up again
 #   4. stop the old replicas (each finishes its requests in flight) and remove them
