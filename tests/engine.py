@@ -152,3 +152,10 @@ def processes(container):
     # The listing shell's own command line spans lines: keep only whole rows.
     rows = re.findall(r"^(\d+) (\d+) (.*)$", listing, re.MULTILINE)
     return [(int(pid), int(ppid), cmd.strip()) for pid, ppid, cmd in rows]
+
+
+def signal_uwsgi(container, signal):
+    """Send every uWSGI process of the container a signal (STOP freezes them, CONT thaws)."""
+    pids = [str(pid) for pid, _, command in processes(container) if command.startswith("uwsgi ")]
+    assert pids, processes(container)
+    docker("exec", container, "sh", "-c", f"kill -{signal} {' '.join(pids)}")

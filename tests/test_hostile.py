@@ -7,7 +7,7 @@ import time
 
 import pytest
 from deployments import deployment
-from engine import docker, processes
+from engine import docker, signal_uwsgi
 from helpers import CONTEXT
 from traffic import fresh_requests, held_connections, still_open
 
@@ -75,19 +75,14 @@ MALFORMED = {
 }
 
 
-def uwsgi_pids(container):
-    return [pid for pid, _, cmd in processes(container) if cmd.startswith("uwsgi ")]
-
-
 def test_malformed_and_smuggled_requests_never_reach_the_app(served):
     """With every uWSGI process stopped (SIGSTOP), each request still gets
     its 4xx at once: nginx answered it alone."""
-    pids = uwsgi_pids(served.app)
-    docker("exec", served.app, "sh", "-c", f"kill -STOP {' '.join(map(str, pids))}")
+    signal_uwsgi(served.app, "STOP")
     try:
         statuses = {name: raw(served.port, request) for name, request in MALFORMED.items()}
     finally:
-        docker("exec", served.app, "sh", "-c", f"kill -CONT {' '.join(map(str, pids))}")
+        signal_uwsgi(served.app, "CONT")
     assert all(400 <= status < 500 for status in statuses.values()), statuses
     assert fresh_requests("127.0.0.1", served.port, count=1) != [None]
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from deployments import deployment
-from engine import docker, http_get_once, processes
+from engine import docker, http_get_once, signal_uwsgi
 from helpers import CONTEXT
 
 pytestmark = pytest.mark.docker
@@ -120,12 +120,6 @@ def test_a_missing_static_file_is_nginxs_404(served):
     status, _, flask = get(served, "/no-such-page")
     assert status == 404, why(served)
     assert b"<center>nginx</center>" not in flask
-
-
-def signal_uwsgi(container, signal):
-    pids = [str(pid) for pid, _, command in processes(container) if command.startswith("uwsgi ")]
-    assert pids, processes(container)
-    docker("exec", container, "sh", "-c", f"kill -{signal} {' '.join(pids)}")
 
 
 def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
