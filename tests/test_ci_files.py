@@ -37,6 +37,8 @@ DEPLOYMENTS = CHOICES["deployment"]
 LINT_AND_TEST = ["pip install -r requirements-dev.txt", "make check"]
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REGISTRY = "localhost:5000"  # never contacted: docker is a recorder here
+# The actions CI may use: GitHub's and Docker's, pinned by major version.
+PINNED_ACTION = r"(actions|docker)/[\w-]+@v\d+"
 
 
 @pytest.fixture(
@@ -59,10 +61,16 @@ def github_job(config, name):
 
 
 def gitlab_job(config, name):
-    """A GitLab job with `extends` merged in (one level, as the template uses)."""
+    """A GitLab job with `extends` merged in (one level, as the template uses):
+    as GitLab merges them, mappings such as `variables` key by key."""
     job = dict(config[name])
-    parent = job.pop("extends", None)
-    return {**config[parent], **job} if parent else job
+    parent = config.get(job.pop("extends", None), {})
+    merged = {
+        key: {**parent[key], **value}
+        for key, value in job.items()
+        if isinstance(value, dict) and isinstance(parent.get(key), dict)
+    }
+    return {**parent, **job, **merged}
 
 
 def commands(platform, config, job):
@@ -176,7 +184,10 @@ def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
         assert job["needs"] == "docker"
         assert job["if"] == "github.event_name == 'push' && vars.REGISTRY != ''"
         assert job["permissions"] == {"contents": "read", "packages": "write"}
-        assert job["env"] == {"REGISTRY": "${{ vars.REGISTRY }}"}
+        assert job["env"] == {
+            "REGISTRY": "${{ vars.REGISTRY }}",
+            "PLATFORMS": "${{ vars.PLATFORMS || 'linux/amd64' }}",
+        }
     else:
         job = gitlab_job(config, "publish")
         assert config["stages"][-2:] == ["docker", "publish"] and job["stage"] == "publish"
@@ -187,6 +198,30 @@ def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
     script = commands(platform, config, "publish")
     assert "docker login" in script[-2] and "--password-stdin" in script[-2]
     assert script[-1].startswith("scripts/publish.sh ")
+
+
+def test_publish_job_sets_platforms_and_registers_qemu_for_others(ci_project):
+    """PLATFORMS is linux/amd64 unless a repository or project variable says
+    otherwise (GitHub's job env: above); for others, QEMU is registered before
+    publishing. (The publish tests below run GitLab's command, both ways.)"""
+    platform, _, _, config = ci_project
+    if platform == "github":
+        steps = github_job(config, "publish")["steps"]
+        [qemu] = [step for step in steps if "setup-qemu-action" in step.get("uses", "")]
+        assert qemu == {
+            "if": "env.PLATFORMS != 'linux/amd64'",
+            "uses": "docker/setup-qemu-action@v4",
+        }
+        [publish] = [step for step in steps if "scripts/publish.sh" in step.get("run", "")]
+        assert steps.index(qemu) < steps.index(publish)
+    else:
+        job = gitlab_job(config, "publish")
+        # Merged with .docker's: both variables.
+        assert job["variables"] == {"DOCKER_TLS_CERTDIR": "/certs", "PLATFORMS": "linux/amd64"}
+        assert job["script"][0] == (
+            'if [ "$PLATFORMS" != linux/amd64 ]; then'
+            " docker run --rm --privileged tonistiigi/binfmt --install all; fi"
+        )
 
 
 def test_jobs_have_timeouts_pinned_actions_and_least_privilege(ci_project):
@@ -213,7 +248,7 @@ def test_jobs_have_timeouts_pinned_actions_and_least_privilege(ci_project):
         for step in job["steps"]:
             # Actions pinned by major version; no ${{ }} spliced into a shell.
             if "uses" in step:
-                assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step
+                assert re.fullmatch(PINNED_ACTION, step["uses"]), step
             if "run" in step:
                 assert "${{" not in step["run"], step
 
@@ -376,8 +411,16 @@ def test_smoke_test_over_https_trusts_certs_tls_crt(github_https, fake_nginx, tm
 
 FAKE_DOCKER = """#!/bin/sh
 # Records each call; `docker login --password-stdin` also records its stdin.
+# `buildx inspect --bootstrap` lists the platforms FAKE_PLATFORMS names (by
+# default an amd64 machine's); `buildx inspect NAME` finds the builders made.
 echo "$*" >>"$DOCKER_CALLS"
-case "$*" in *--password-stdin*) echo "password: $(cat)" >>"$DOCKER_CALLS" ;; esac
+case "$*" in
+    *--password-stdin*) echo "password: $(cat)" >>"$DOCKER_CALLS" ;;
+    "buildx inspect --bootstrap"*)
+        printf 'Name:      x\\nDriver:    docker\\n\\nNodes:\\nPlatforms: %s\\nLabels:\\n' \\
+            "${FAKE_PLATFORMS:-linux/amd64, linux/amd64/v2, linux/386}" ;;
+    "buildx inspect "*) grep -q "^buildx create --name $3 " "$DOCKER_CALLS" ;;
+esac
 """
 
 
@@ -392,11 +435,12 @@ def fake_docker(tmp_path):
     return bin_dir, calls
 
 
-def platform_env(platform, ref):
+def platform_env(platform, ref, platforms="linux/amd64"):
     """What GitHub Actions or GitLab CI would set for a push of `ref`."""
     if platform == "github":
         return {
             "REGISTRY": REGISTRY,  # from vars.REGISTRY
+            "PLATFORMS": platforms,  # from vars.PLATFORMS, else linux/amd64
             "REGISTRY_USER": "octocat",
             "REGISTRY_PASSWORD": "s3cret",
             "GITHUB_REPOSITORY": "Acme/Shop",
@@ -410,7 +454,41 @@ def platform_env(platform, ref):
         "CI_REGISTRY_PASSWORD": "s3cret",
         "CI_COMMIT_REF_NAME": ref,
         "CI_COMMIT_SHA": SHA,
+        "PLATFORMS": platforms,  # the job's variable, or the project's
     }
+
+
+def login_calls(env):
+    """The docker calls of the publish job's login, with the password it reads."""
+    user = env.get("REGISTRY_USER") or env["CI_REGISTRY_USER"]
+    return [f"login --username {user} --password-stdin {REGISTRY}", "password: s3cret"]
+
+
+def build_calls(repository, deployment, tags, *options):
+    """publish.sh's build of each image: one `docker buildx build` with
+    `options` (builder, platforms), the target, the label and every tag, pushed."""
+    images = (
+        [(repository, [])]
+        if deployment == "single"
+        else [(f"{repository}-{target}", ["--target", target]) for target in ("app", "proxy")]
+    )
+    label = f"--label org.opencontainers.image.revision={SHA}"
+    return [
+        " ".join(["buildx build", *options, *target, label])
+        + "".join(f" --tag {image}:{tag}" for tag in tags)
+        + " --push ."
+        for image, target in images
+    ]
+
+
+MAIN_TAGS = ["sha-0123456789ab", "latest"]  # what a push to main is tagged
+
+# The builder publish.sh makes for several platforms, then asks what it builds.
+MAKE_BUILDER = [
+    "buildx inspect publish",
+    "buildx create --name publish --driver docker-container",
+    "buildx inspect --bootstrap --builder publish",
+]
 
 
 @pytest.mark.parametrize(
@@ -428,20 +506,115 @@ def test_publish_steps_push_the_tested_tags(ci_project, fake_docker, ref, tags):
     for command in commands(platform, config, "publish"):
         run(*shell(platform), command, cwd=project, env=env)
 
-    user = env.get("REGISTRY_USER") or env["CI_REGISTRY_USER"]
-    repository = f"{REGISTRY}/acme/shop"
-    images = (
-        [(repository, [])]
-        if deployment == "single"
-        else [(f"{repository}-{target}", ["--target", target]) for target in ("app", "proxy")]
-    )
-    expected = [f"login --username {user} --password-stdin {REGISTRY}", "password: s3cret"]
-    for image, target in images:
-        names = [f"--tag {image}:{tag}" for tag in tags]
-        label = f"--label org.opencontainers.image.revision={SHA}"
-        expected.append(" ".join(["build", *target, label, *names, "."]))
-        expected += [f"push {image}:{tag}" for tag in tags]
+    # linux/amd64 only: the default builder, asked first whether it builds it.
+    builds = build_calls(f"{REGISTRY}/acme/shop", deployment, tags, "--platform", "linux/amd64")
+    expected = [*login_calls(env), "buildx inspect --bootstrap", *builds]
     assert calls.read_text().splitlines() == expected
+
+
+def test_publish_steps_build_every_listed_platform_into_one_image(ci_project, fake_docker):
+    platform, deployment, project, config = ci_project
+    bin_dir, calls = fake_docker
+    both = "linux/amd64,linux/arm64"
+    env = ci_env(
+        bin_dir,
+        DOCKER_CALLS=str(calls),
+        FAKE_PLATFORMS="linux/amd64, linux/amd64/v2, linux/arm64, linux/386",
+        **platform_env(platform, "main", both),
+    )
+    for command in commands(platform, config, "publish"):
+        run(*shell(platform), command, cwd=project, env=env)
+
+    # GitLab registers QEMU in the job's script; GitHub in a step of its own.
+    qemu = ["run --rm --privileged tonistiigi/binfmt --install all"] if platform == "gitlab" else []
+    options = ["--builder", "publish", "--platform", both]
+    builds = build_calls(f"{REGISTRY}/acme/shop", deployment, MAIN_TAGS, *options)
+    assert calls.read_text().splitlines() == [*qemu, *login_calls(env), *MAKE_BUILDER, *builds]
+
+
+def publish_by_hand(project, fake_docker, *args, **env):
+    """scripts/publish.sh --image acme/shop ARGS, `docker` the recorder:
+    (the result, the docker calls)."""
+    bin_dir, calls = fake_docker
+    env = ci_env(bin_dir, DOCKER_CALLS=str(calls), **env)
+    result = run(
+        project / "scripts/publish.sh", "--image", "acme/shop", *args, env=env, check=False
+    )
+    return result, calls.read_text().splitlines()
+
+
+MAIN = ["--ref", "main", "--sha", SHA]
+
+
+@pytest.mark.parametrize(
+    ("platforms", "listed", "built"),
+    [
+        ("", "linux/amd64, linux/amd64/v2, linux/386", "linux/amd64"),  # empty or unset
+        ("linux/arm", "linux/arm64, linux/arm/v7, linux/arm/v6", "linux/arm"),  # arm is arm/v7
+    ],
+)
+def test_publish_builds_one_platform_with_the_default_builder(
+    github_single, fake_docker, platforms, listed, built
+):
+    env = {"PLATFORMS": platforms, "FAKE_PLATFORMS": listed}
+    result, calls = publish_by_hand(github_single, fake_docker, *MAIN, **env)
+    assert result.returncode == 0, result.stderr
+    builds = build_calls("acme/shop", "single", MAIN_TAGS, "--platform", built)
+    assert calls == ["buildx inspect --bootstrap", *builds]
+
+
+def test_publish_makes_its_builder_once(github_single, fake_docker):
+    env = {"PLATFORMS": "linux/amd64,linux/arm64", "FAKE_PLATFORMS": "linux/amd64, linux/arm64"}
+    for _ in range(2):
+        result, calls = publish_by_hand(github_single, fake_docker, *MAIN, **env)
+        assert result.returncode == 0, result.stderr
+    options = ["--builder", "publish", "--platform", env["PLATFORMS"]]
+    builds = build_calls("acme/shop", "single", MAIN_TAGS, *options)
+    again = ["buildx inspect publish", "buildx inspect --bootstrap --builder publish"]
+    assert calls == [*MAKE_BUILDER, *builds, *again, *builds]
+
+
+@pytest.mark.parametrize(
+    ("platforms", "asked"),
+    [
+        ("linux/amd64,linux/arm64", MAKE_BUILDER),
+        ("linux/arm64", ["buildx inspect --bootstrap"]),
+    ],
+)
+def test_publish_refuses_a_platform_the_builder_cannot_build(
+    github_single, fake_docker, platforms, asked
+):
+    """An amd64 machine without QEMU: nothing is built, rather than an image
+    without arm64."""
+    result, calls = publish_by_hand(github_single, fake_docker, *MAIN, PLATFORMS=platforms)
+    assert result.returncode != 0
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"publish.sh: PLATFORMS '{platforms}': the builder cannot build ")
+    assert "build linux/arm64; register QEMU" in line
+    assert "tonistiigi/binfmt --install linux/arm64" in line
+    assert calls == asked
+
+
+@pytest.mark.parametrize(
+    ("platforms", "entry"),
+    [
+        ("linux/AMD64", "linux/AMD64"),
+        ("arm64", "arm64"),
+        ("linux/amd64,", ""),
+        ("linux/amd64, linux/arm64", " linux/arm64"),
+        ("linux/arm/v7/x", "linux/arm/v7/x"),
+    ],
+)
+def test_publish_refuses_a_malformed_platform_before_anything(
+    github_single, fake_docker, platforms, entry
+):
+    result, calls = publish_by_hand(github_single, fake_docker, *MAIN, PLATFORMS=platforms)
+    assert result.returncode != 0
+    assert result.stderr.splitlines() == [
+        f"publish.sh: PLATFORMS '{platforms}': '{entry}' is not a platform"
+        " (os/arch[/variant], lowercase, e.g. linux/arm64)"
+    ]
+    assert calls == []
 
 
 @pytest.mark.parametrize(
@@ -453,14 +626,10 @@ def test_publish_steps_push_the_tested_tags(ci_project, fake_docker, ref, tags):
     ],
 )
 def test_publish_refuses_bad_arguments_before_building(github_single, fake_docker, args, message):
-    bin_dir, calls = fake_docker
-    env = ci_env(bin_dir, DOCKER_CALLS=str(calls))
-    result = run(
-        github_single / "scripts/publish.sh", "--image", "acme/shop", *args, check=False, env=env
-    )
+    result, calls = publish_by_hand(github_single, fake_docker, *args)
     assert result.returncode != 0
     assert message in result.stderr
-    assert calls.read_text() == ""
+    assert calls == []
 
 
 def test_gitlab_lint_and_test_job_runs_here(cookies_session, tmp_path):
@@ -533,7 +702,7 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
     assert len(job["strategy"]["matrix"]["python"]) >= 2
     for step in job["steps"]:
         if "uses" in step:
-            assert re.fullmatch(r"actions/[\w-]+@v\d+", step["uses"]), step
+            assert re.fullmatch(PINNED_ACTION, step["uses"]), step
         if "run" in step:
             assert "${{" not in step["run"], step
     runs = [step["run"].strip() for step in job["steps"] if "run" in step]
