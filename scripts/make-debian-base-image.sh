@@ -2,8 +2,12 @@
 # Make debian:SUITE-slim locally when the engine lacks it and no registry can
 # be reached: debootstrap a minimal Debian from the packages the official image
 # is made from, slim it the way the official -slim images are (no docs, man
-# pages or translations; no apt lists or caches), cache the root filesystem as
-# a tarball and `docker import` it.
+# pages or translations; no apt lists or caches; the same apt settings), cache
+# the root filesystem as a tarball and `docker import` it.
+#
+# With ARCH (arm64), the image of that architecture, named as Docker Hub names
+# the official image's per-architecture repository (arm64v8/debian:SUITE-slim);
+# debootstrap runs its second stage under QEMU (scripts/ensure-qemu.sh).
 #
 # An image that is already there is never replaced, unless it is a stand-in
 # made by an older version of this script (its label says so).
@@ -13,13 +17,19 @@
 # PyPI. This lives only in the locally made base image, never in a baked project.
 set -euo pipefail
 
-suite=${1:?usage: make-debian-base-image.sh SUITE   (e.g. bookworm, trixie)}
-image="debian:${suite}-slim"
+usage="usage: make-debian-base-image.sh SUITE [ARCH]   (e.g. trixie; arm64)"
+suite=${1:?$usage}
+arch=${2:-$(dpkg --print-architecture)}
+case "$arch" in
+    "$(dpkg --print-architecture)") image="debian:${suite}-slim" platform="" ;;
+    arm64) image="arm64v8/debian:${suite}-slim" platform=linux/arm64 ;;
+    *) echo "make-debian-base-image.sh: ARCH '$arch': this host's or arm64" >&2 && exit 2 ;;
+esac
 # Bump when the stand-in changes, so that older stand-ins are made anew.
-version=2
+version=3
 label=org.flask-docker.stand-in
 cache=${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}
-tarball="$cache/debian-${suite}-slim-v${version}.tar"
+tarball="$cache/debian-${suite}-slim-${arch}-v${version}.tar"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
@@ -29,7 +39,7 @@ if docker image inspect "$image" >/dev/null 2>&1; then
         "" | "$version") exit 0 ;; # a real image, or our current stand-in
     esac
     echo "replacing $image, a stand-in of version $made_by" >&2
-elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
+elif timeout 60 docker pull -q ${platform:+--platform "$platform"} "$image" >/dev/null 2>&1; then
     exit 0
 fi
 
@@ -55,18 +65,42 @@ CFG
     rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/cache/apt/archives/*.deb
 }
 
+rootfs="" context=""
+cleanup() {
+    if [ -n "$rootfs" ]; then rm -rf "$rootfs" "$rootfs.log"; fi
+    if [ -n "$context" ]; then rm -rf "$context"; fi
+}
+trap cleanup EXIT
+
+apt_settings() {
+    # The official images' /etc/apt/apt.conf.d/docker-* (debuerreotype's
+    # minimizing-config): no .deb or package cache kept, compressed lists,
+    # no translations, and suggested packages may be autoremoved.
+    local conf=$1/etc/apt/apt.conf.d
+    local clean='"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"'
+    cat >"$conf/docker-clean" <<CONF
+DPkg::Post-Invoke { $clean; };
+APT::Update::Post-Invoke { $clean; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+CONF
+    echo 'Acquire::GzipIndexes "true";' >"$conf/docker-gzip-indexes"
+    echo 'Acquire::Languages "none";' >"$conf/docker-no-languages"
+    echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$conf/docker-autoremove-suggests"
+}
+
 if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null || {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     }
     rootfs=$(mktemp -d)
-    trap 'rm -rf "$rootfs" "$rootfs.log"' EXIT
-    echo "debootstrap $suite (about 30 s) ..." >&2
-    debootstrap --variant=minbase "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
+    echo "debootstrap $suite $arch (about 30 s natively, a few minutes under QEMU) ..." >&2
+    debootstrap --variant=minbase --arch "$arch" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
         tail -n 20 "$rootfs.log" >&2
         exit 1
     }
     slim "$rootfs"
+    apt_settings "$rootfs"
     if [ -s "$host_ca" ]; then
         install -D -m 0644 "$host_ca" "$rootfs$image_ca"
     fi
@@ -81,5 +115,21 @@ changes=(--change 'CMD ["bash"]'
 if tar -tf "$tarball" "./${image_ca#/}" >/dev/null 2>&1; then
     changes+=(--change "ENV PIP_CERT=$image_ca")
 fi
-docker import "${changes[@]}" "$tarball" "$image" >/dev/null
+if [ -z "$platform" ]; then
+    docker import "${changes[@]}" "$tarball" "$image" >/dev/null
+else
+    # docker import records the engine's own architecture whatever its
+    # --platform says (seen on engine 20.10); an image built FROM scratch
+    # records the platform it is built for. The same changes, as instructions.
+    context=$(mktemp -d)
+    cp "$tarball" "$context/rootfs.tar"
+    {
+        echo "FROM scratch"
+        echo "ADD rootfs.tar /"
+        for change in "${changes[@]}"; do
+            [ "$change" = --change ] || echo "$change"
+        done
+    } >"$context/Dockerfile"
+    docker buildx build --quiet --platform "$platform" --load --tag "$image" "$context" >/dev/null
+fi
 echo "made $image from $tarball" >&2

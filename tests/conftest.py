@@ -44,12 +44,25 @@ def baked(request, cookies_session):
     return Bake(request.param, result.project_path)
 
 
+# Measured on 2 cores: about 19 min, most of it uWSGI compiled under QEMU.
+ARM64_SKIP = (
+    "the linux/arm64 build runs emulated, about 19 min here: "
+    "run it with scripts/test.sh -m arm64 (README.md, Tests)"
+)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """The swarm tests last: after `docker swarm leave` (measured on engine
     20.10), containers started before it resolve no names on their networks
-    any more: a split deployment of an earlier fixture would answer 502."""
+    any more: a split deployment of an earlier fixture would answer 502.
+    The arm64 test only when `-m` asks for it."""
     items.sort(key=lambda item: "swarm" in getattr(item, "fixturenames", ()))
+    wanted = config.option.markexpr or ""
+    if "arm64" not in wanted or "not arm64" in wanted:
+        for item in items:
+            if item.get_closest_marker("arm64"):
+                item.add_marker(pytest.mark.skip(reason=ARM64_SKIP))
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -1,0 +1,55 @@
+"""The default project built for linux/arm64 and served, on this x86-64 host
+under QEMU: every step of the Dockerfile (apt, uWSGI compiled by pip, the
+static files) runs emulated, so this takes minutes. Marked arm64: CI runs it,
+`-m "not arm64"` leaves it out locally."""
+
+import time
+
+import pytest
+from deployments import remove_images, secret_key_volume
+from engine import SCRIPTS, docker, free_port, http_get, wait_serving
+from helpers import BUILDS, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
+
+pytestmark = [pytest.mark.docker, pytest.mark.arm64]
+
+PLATFORM = "linux/arm64"
+# The arm64 image of the default base (scripts/make-debian-base-image.sh names
+# it as Docker Hub names the official per-architecture repositories).
+BASE = f"arm64v8/{CONTEXT['base_image'][0]}"
+
+
+def test_the_default_project_builds_and_serves_on_arm64(request, engine, cookies_session):
+    results = request.config.stash[BUILDS]  # the run's summary counts this build
+    label = f"{BASE}/single ({PLATFORM} under QEMU)"
+    results[label] = "the build failed"
+    for command in (["ensure-qemu.sh"], ["make-debian-base-image.sh", "trixie", "arm64"]):
+        result = run(SCRIPTS / command[0], *command[1:], check=False, timeout=1200)
+        if result.returncode != 0:
+            results[label] = f"{command[0]} failed"
+            skip_or_fail(f"{' '.join(command)}: {result.stderr.strip()}")
+    name = f"{RUN_PREFIX}-arm64"
+    project = bake(cookies_session, project_name=name, ci="none")
+    run("scripts/make-secrets.sh", cwd=project)
+    try:
+        start = time.monotonic()
+        docker("buildx", "build", "--platform", PLATFORM, "--build-arg", f"BASE_IMAGE={BASE}",
+               "--load", "--tag", name, project, timeout=1500)  # fmt: skip
+        built = time.monotonic() - start
+        assert docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}",
+                      name).stdout.strip() == PLATFORM  # fmt: skip
+        port = free_port()
+        docker("run", "--detach", "--name", name, "--platform", PLATFORM, "--read-only",
+               "--tmpfs", "/tmp", *secret_key_volume(project),
+               "--publish", f"127.0.0.1:{port}:{CONTEXT['_container_port']}", name)  # fmt: skip
+        # Not Docker's health status: its check, a Python start-up under
+        # QEMU, can take over its 3 s timeout here (not on arm64 hardware).
+        wait_serving(name, port, timeout=300)
+        assert docker("exec", name, "uname", "-m").stdout.strip() == "aarch64"
+        status, headers, body = http_get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"<html" in body.lower()
+        assert headers["Server"] == "nginx"  # nginx answered, uWSGI rendered the page
+        results[label] = None
+        print(f"linux/arm64 under QEMU: built in {built:.0f} s, served 200 through nginx")
+    finally:
+        docker("rm", "--force", name, check=False)
+        remove_images([name])
