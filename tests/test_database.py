@@ -8,7 +8,7 @@ import json
 
 import pytest
 from deployments import run_install
-from engine import base_image_problem, docker, free_port, http_get, wait_healthy
+from engine import base_image_problem, docker, free_port, http_get, wait_serving
 from helpers import CHOICES, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
@@ -46,7 +46,7 @@ class Deployment:
             result = run_install(self.project, "--name", self.name, "--image", self.name,
                                  "--port", str(self.port))  # fmt: skip
             if result.returncode == 0:
-                wait_healthy(self.name)
+                wait_serving(self.name, self.port)
             return result.returncode, result.stdout + result.stderr
         result = run("make", "up", cwd=self.project, env=self.env, check=False, timeout=900)
         migrate = self.compose("logs", "--no-log-prefix", "migrate").stdout

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from deployments import deployment, only, remove_images, run_install, secret_key_volume
-from engine import docker, free_port, http_get, wait_healthy
+from engine import docker, free_port, http_get, wait_healthy, wait_serving
 from helpers import CONTEXT
 
 pytestmark = pytest.mark.docker
@@ -107,7 +107,7 @@ def check_compose_up_and_down(variant):
     label = f"label=com.docker.compose.project={variant.name}"
     try:
         variant.compose("up", "--detach")
-        wait_healthy(variant.compose("ps", "--quiet", "proxy").stdout.strip())
+        wait_serving(variant.compose("ps", "--quiet", "proxy").stdout.strip(), variant.baked_port)
         assert http_get(f"http://127.0.0.1:{variant.baked_port}/")[0] == 200
     finally:
         variant.compose("down", "--volumes", "--remove-orphans")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 from deployments import SECRET_KEY_PATH, Running, run_install
-from engine import docker, free_port, http_get, wait_healthy
+from engine import docker, free_port, http_get, wait_healthy, wait_serving
 from helpers import CONTEXT, run
 from traffic import Loop
 
@@ -55,7 +55,7 @@ def install(variant, project, name, port):
     if not variant.split:
         result = run_install(project, "--name", name, "--image", name, "--port", str(port))
         assert result.returncode == 0, result.stdout + result.stderr
-        wait_healthy(name)
+        wait_serving(name, port)
         return Running(port, name, name)
     compose_file = project / "compose.yaml"
     # Images of its own (again: the same names, for a re-install).

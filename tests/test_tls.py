@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from deployments import only_tls, run_install
-from engine import docker, free_port, http_get_once, https_get, wait_healthy
+from engine import docker, free_port, http_get_once, https_get, wait_serving
 from helpers import CONTEXT, bake, make_certificate, run, tool
 from manifests import container, render
 
@@ -56,7 +56,7 @@ def secure_deployment(variant, name, cert=None, key=None):
             )
             assert result.returncode == 0, result.stdout + result.stderr
             assert f"https://localhost:{https_port}/" in result.stdout
-            wait_healthy(name)
+            wait_serving(name, http_port)
             yield Secure(http_port, https_port, name, cert or variant.project / "certs/tls.crt")
         finally:
             docker("rm", "--force", name, check=False)
@@ -71,7 +71,7 @@ def secure_deployment(variant, name, cert=None, key=None):
         try:
             variant.compose("up", "--detach", project=name, env=env)
             proxy = variant.compose("ps", "--quiet", "proxy", project=name).stdout.strip()
-            wait_healthy(proxy)
+            wait_serving(proxy, http_port)
             yield Secure(http_port, https_port, proxy, cert)
         finally:
             variant.compose("down", "--volumes", "--remove-orphans", project=name, check=False)
