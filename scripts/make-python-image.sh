@@ -17,7 +17,7 @@
 # An image that is already there is never replaced, unless it is a stand-in
 # made by an older version of this script (its label says so).
 #
-# The build takes about 6 minutes on one CPU, about 3.5 on two: it runs before
+# The build takes about 6.5 minutes on one CPU, about 4 on two: it runs before
 # the tests of the python:* variants, never beside one.
 set -euo pipefail
 here=$(dirname "$0")

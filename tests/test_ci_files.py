@@ -697,7 +697,8 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
     config = yaml.safe_load(WORKFLOW.read_text())
     assert config["permissions"] == {"contents": "read"}
     assert config["defaults"]["run"]["shell"] == "bash"  # -eo pipefail: tee keeps the status
-    (job,) = config["jobs"].values()
+    assert set(config["jobs"]) == {"test", "arm64"}
+    job = config["jobs"]["test"]
     assert job["runs-on"].startswith("ubuntu-") and 0 < job["timeout-minutes"] <= 90
     assert len(job["strategy"]["matrix"]["python"]) >= 2
     for step in job["steps"]:
@@ -719,6 +720,16 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
     one_skipped = summary({"debian:trixie-slim/single": None, "ubuntu:24.04/split": "no registry"})
     assert [line for line in all_built if re.search(pattern, line)] == [all_built[-1]]
     assert not [line for line in one_skipped if re.search(pattern, line)]
+
+
+def test_template_workflow_runs_the_arm64_test_under_qemu():
+    """The arm64 test, which the run above skips, in a job of its own with
+    QEMU registered for arm64."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["arm64"]["steps"]
+    qemu = next(i for i, step in enumerate(steps) if "setup-qemu-action" in step.get("uses", ""))
+    assert steps[qemu]["with"] == {"platforms": "arm64"}
+    runs = [i for i, step in enumerate(steps) if step.get("run") == "scripts/test.sh -m arm64"]
+    assert runs and runs[0] > qemu
 
 
 def test_local_ci_runs_the_same_command():
