@@ -158,6 +158,21 @@ def wait_serving(container, port, timeout=60):
         time.sleep(0.2)
 
 
+def wait_checks_pass(container, timeout=60):
+    """Until the image's own health check passes when run now in the container:
+    Docker's verdict without waiting for its first check (see wait_serving)."""
+    test = json.loads(docker("inspect", "--format", "{{json .Config.Healthcheck.Test}}",
+                             container).stdout)  # fmt: skip
+    assert test[0] == "CMD", test  # the exec form, as the Dockerfile writes it
+    deadline = time.monotonic() + timeout
+    while docker("exec", container, *test[1:], check=False).returncode != 0:
+        state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
+        if not state["Running"] or time.monotonic() > deadline:
+            logs = docker("logs", container, check=False)
+            raise AssertionError(f"{container}: {state['Status']}\n{logs.stdout}\n{logs.stderr}")
+        time.sleep(0.2)
+
+
 def wait_healthy(container, timeout=60):
     deadline = time.monotonic() + timeout
     while True:

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from deployments import deployment, only, remove_images, run_install, secret_key_volume
-from engine import docker, free_port, http_get, wait_healthy, wait_serving
+from engine import docker, free_port, http_get, wait_checks_pass, wait_serving
 from helpers import CONTEXT
 
 pytestmark = pytest.mark.docker
@@ -161,7 +161,7 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
         docker(
             "run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp", *key, *limit, image
         )
-        wait_healthy(name)
+        wait_checks_pass(name)
         assert uwsgi_workers(name) == workers
         assert f"{workers} uWSGI workers" in docker("logs", name).stderr
     finally:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 from deployments import SECRET_KEY_PATH, Running, run_install
-from engine import docker, free_port, http_get, wait_healthy, wait_serving
+from engine import docker, free_port, http_get, wait_checks_pass, wait_healthy, wait_serving
 from helpers import CONTEXT, run
 from traffic import Loop
 
@@ -219,7 +219,7 @@ def test_without_a_secret_key_the_container_stops_with_one_line(variant):
     name = f"{variant.name}-key-variable"
     try:
         docker("run", "--detach", "--name", name, *read_only, "--env", "SECRET_KEY=k", image)
-        wait_healthy(name)
+        wait_checks_pass(name)
     finally:
         docker("rm", "--force", name, check=False)
     # A file there comes first, even an empty one.
