@@ -7,7 +7,7 @@
 #
 # With ARCH (arm64), the image of that architecture, named as Docker Hub names
 # the official image's per-architecture repository (arm64v8/debian:SUITE-slim);
-# debootstrap runs its second stage under QEMU (scripts/ensure-qemu.sh).
+# debootstrap runs its second stage under QEMU (registered by ensure-qemu.sh).
 #
 # An image that is already there is never replaced, unless it is a stand-in
 # made by an older version of this script (its label says so).
@@ -93,6 +93,7 @@ if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null || {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     }
+    if [ -n "$platform" ]; then "$(dirname "$0")/ensure-qemu.sh"; fi
     rootfs=$(mktemp -d)
     echo "debootstrap $suite $arch (about 30 s natively, a few minutes under QEMU) ..." >&2
     debootstrap --variant=minbase --arch "$arch" "$suite" "$rootfs" >"$rootfs.log" 2>&1 || {
