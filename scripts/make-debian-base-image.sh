@@ -27,21 +27,14 @@ case "$arch" in
 esac
 # Bump when the stand-in changes, so that older stand-ins are made anew.
 version=3
-label=org.flask-docker.stand-in
 cache=${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}
 tarball="$cache/debian-${suite}-slim-${arch}-v${version}.tar"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
-if docker image inspect "$image" >/dev/null 2>&1; then
-    made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
-    case "$made_by" in
-        "" | "$version") exit 0 ;; # a real image, or our current stand-in
-    esac
-    echo "replacing $image, a stand-in of version $made_by" >&2
-elif timeout 60 docker pull -q ${platform:+--platform "$platform"} "$image" >/dev/null 2>&1; then
-    exit 0
-fi
+# shellcheck source=scripts/stand-in.sh
+. "$(dirname "$0")/stand-in.sh"
+needs_making "$image" "$version" "$platform" || exit 0
 
 slim() {
     # The official images' dpkg excludes (debuerreotype's slimify), so that

@@ -17,17 +17,9 @@ case "$major" in
     *) echo "make-postgres-image.sh: no Debian suite ships PostgreSQL $major" >&2 && exit 1 ;;
 esac
 version=2
-label=org.flask-docker.stand-in
-
-if docker image inspect "$image" >/dev/null 2>&1; then
-    made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
-    case "$made_by" in
-        "" | "$version") exit 0 ;;
-    esac
-    echo "replacing $image, a stand-in of version $made_by" >&2
-elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
-    exit 0
-fi
+# shellcheck source=scripts/stand-in.sh
+. ./stand-in.sh
+needs_making "$image" "$version" || exit 0
 
 ./make-debian-base-image.sh "$suite"
 DOCKER_BUILDKIT=1 docker build --quiet --tag "$image" \

@@ -34,21 +34,14 @@ esac
 base=debian:trixie-slim
 # Bump when the stand-in changes, so that older stand-ins are made anew.
 version=2
-label=org.flask-docker.stand-in
 # What the build leaves out of upstream's configure (see python-stand-in/).
 build=no-pgo-no-lto
 cache=$(realpath -m "${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}")
 saved="$cache/python-${minor}-slim-v${version}.tar"
 
-if docker image inspect "$image" >/dev/null 2>&1; then
-    made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
-    case "$made_by" in
-        "" | "$version") exit 0 ;; # a real image, or our current stand-in
-    esac
-    echo "replacing $image, a stand-in of version $made_by" >&2
-elif timeout 60 docker pull -q "$image" >/dev/null 2>&1; then
-    exit 0
-fi
+# shellcheck source=scripts/stand-in.sh
+. "$here/stand-in.sh"
+needs_making "$image" "$version" || exit 0
 
 if [ -s "$saved" ]; then
     docker load -q -i "$saved" >/dev/null

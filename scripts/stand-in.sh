@@ -1,0 +1,22 @@
+# shellcheck shell=bash
+# Sourced by the make-*-image.sh scripts, which make a stand-in for an image
+# when the engine lacks it and no registry can be reached.
+
+# The label every stand-in carries: the version of the script that made it.
+label=org.flask-docker.stand-in
+
+# needs_making IMAGE VERSION [PLATFORM]: whether to make IMAGE. Not when it is
+# there (a pulled image is never replaced; a stand-in only when an older
+# version of its script made it) or when it can be pulled.
+needs_making() {
+    local image=$1 version=$2 platform=${3:-} made_by
+    if docker image inspect "$image" >/dev/null 2>&1; then
+        made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
+        case "$made_by" in
+            "" | "$version") return 1 ;;
+        esac
+        echo "replacing $image, a stand-in of version $made_by" >&2
+        return 0
+    fi
+    ! timeout 60 docker pull -q ${platform:+--platform "$platform"} "$image" >/dev/null 2>&1
+}
