@@ -3,13 +3,12 @@
 Builds both on the same base image, then measures image size, cold build,
 rebuilds after a requirements change and after an edit of the app code (in
 interleaved rounds; the engine's build cache is emptied before each cold
-build), time from `docker run` to the first
-200, `docker stop` time, and throughput with wrk (loopback only) in
-interleaved rounds: of each stack's hello route, and of a static file (a
-30 KB stylesheet, gzip accepted) that nginx serves in the baked stack and
-Flask's static route in the article's. Prints a markdown table of medians and
-ratios and writes a PNG chart. Run it through benchmarks/run.sh, which
-installs what it needs.
+build), time from `docker run` to the first 200, `docker stop` time, and
+throughput with wrk (loopback only) in interleaved rounds: of each stack's
+hello route, and of a static file (a 30 KB stylesheet, gzip accepted) that
+nginx serves in the baked stack and Flask's static route in the article's.
+Prints a markdown table of medians and ratios and writes a PNG chart. Run it
+through benchmarks/run.sh, which installs what it needs.
 """
 
 import argparse

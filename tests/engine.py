@@ -136,26 +136,33 @@ def https_get(port, cafile, path="/", version=None):
     return get_once(connection, path)
 
 
-def wait_serving(container, port, timeout=60):
-    """Until nginx answers /health with 200 on 127.0.0.1:port, uWSGI behind
-    it: what a first request needs. Docker's own health status comes later on
-    engines before 25, which ignore HEALTHCHECK's --start-interval: the first
-    check runs an --interval (10 s) after the start."""
+def wait_until(container, ready, what, timeout=60, pause=0.2):
+    """Call ready() until it is true; fail with the container's logs once the
+    container has stopped or `timeout` seconds have passed. `what` is what we
+    waited for, named in the failure."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if http_get_once(port, "/health", timeout=5)[0] == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass
+    while not ready():
         state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
         if not state["Running"] or time.monotonic() > deadline:
             logs = docker("logs", container, check=False)
             raise AssertionError(
-                f"{container} does not serve on port {port}: {state['Status']}\n"
-                f"{logs.stdout}\n{logs.stderr}"
+                f"{container} ({state['Status']}): no {what}\n{logs.stdout}\n{logs.stderr}"
             )
-        time.sleep(0.2)
+        time.sleep(pause)
+
+
+def wait_serving(container, port, timeout=60):
+    """Until nginx answers /health with 200 on 127.0.0.1:port, uWSGI behind
+    it: what a first request needs. Docker's own health status comes later:
+    its first check runs HEALTHCHECK's --interval (10 s) after the start."""
+
+    def serving():
+        try:
+            return http_get_once(port, "/health", timeout=5)[0] == 200
+        except (OSError, http.client.HTTPException):
+            return False
+
+    wait_until(container, serving, f"200 from /health on port {port}", timeout)
 
 
 def wait_checks_pass(container, timeout=60):
@@ -164,28 +171,19 @@ def wait_checks_pass(container, timeout=60):
     test = json.loads(docker("inspect", "--format", "{{json .Config.Healthcheck.Test}}",
                              container).stdout)  # fmt: skip
     assert test[0] == "CMD", test  # the exec form, as the Dockerfile writes it
-    deadline = time.monotonic() + timeout
-    while docker("exec", container, *test[1:], check=False).returncode != 0:
-        state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
-        if not state["Running"] or time.monotonic() > deadline:
-            logs = docker("logs", container, check=False)
-            raise AssertionError(f"{container}: {state['Status']}\n{logs.stdout}\n{logs.stderr}")
-        time.sleep(0.2)
+
+    def passes():
+        return docker("exec", container, *test[1:], check=False).returncode == 0
+
+    wait_until(container, passes, "passing health check", timeout)
 
 
 def wait_healthy(container, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
+    def healthy():
         state = json.loads(docker("inspect", "--format", "{{json .State}}", container).stdout)
-        status = state.get("Health", {}).get("Status")
-        if status == "healthy":
-            return
-        if not state["Running"] or time.monotonic() > deadline:
-            logs = docker("logs", container, check=False)
-            raise AssertionError(
-                f"{container} is {status or state['Status']}\n{logs.stdout}\n{logs.stderr}"
-            )
-        time.sleep(0.5)
+        return state.get("Health", {}).get("Status") == "healthy"
+
+    wait_until(container, healthy, "healthy status", timeout, pause=0.5)
 
 
 # Lists a container's processes as "pid ppid command line" with nothing but sh
