@@ -22,6 +22,66 @@ from engine import (
 from helpers import BUILDS, CHOICES, CONTEXT, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
+DEFAULT_BASE = CHOICES["base_image"][0]
+
+# What each base image brings that a test can see besides its Python: the
+# Debian or Ubuntu suite its nginx (and every other apt package) comes from.
+# python:*-slim is Debian trixie underneath, so its nginx is debian:trixie-slim's
+# (test_each_base_brings_the_suite_it_is_said_to checks every built variant).
+SUITE = {
+    "debian:trixie-slim": "trixie",
+    "debian:bookworm-slim": "bookworm",
+    "python:3.13-slim": "trixie",
+    "ubuntu:24.04": "noble",
+}
+
+
+def bases_for(marker):
+    """The base images a Docker test runs on, from its `varies_with` marker:
+    without one, every base; with `varies_with("nginx")`, the first base of
+    each suite (another base with the same nginx adds nothing to what the test
+    sees); with `varies_with()`, the default base only (the test proves how the
+    project deploys: install.sh, compose, swarm, re-installs, settings)."""
+    if marker is None:
+        return set(CHOICES["base_image"])
+    if marker.args == ("nginx",):
+        first = {}
+        for base in CHOICES["base_image"]:
+            first.setdefault(SUITE[base], base)
+        return set(first.values())
+    assert marker.args == (), f"varies_with takes nothing or 'nginx', not {marker.args}"
+    return {DEFAULT_BASE}
+
+
+NARROWED = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Leave out each run of a Docker test on a base image that cannot change
+    what it proves (bases_for); the closing summary counts them."""
+    left_out = []
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        variant = params and (params.get("variant") or params.get("tls_variant"))
+        if variant and variant[0] not in bases_for(item.get_closest_marker("varies_with")):
+            left_out.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        dropped = set(left_out)
+        items[:] = [item for item in items if item not in dropped]
+    config.stash[NARROWED] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    narrowed = config.stash.get(NARROWED, 0)
+    if narrowed:
+        terminalreporter.write_line(
+            f"{narrowed} runs of Docker tests on base images that cannot change their outcome "
+            "were left out (deselected; tests/deployments.py: bases_for)"
+        )
+
+
 CONTAINER_PORT = CONTEXT["_container_port"]
 SECRET_KEY_PATH = CONTEXT["_secret_key_path"]
 

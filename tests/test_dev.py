@@ -42,6 +42,7 @@ def running_containers(project_name, service=None):
     return docker("ps", "--quiet", *(f"--filter={f}" for f in filters)).stdout.split()
 
 
+@pytest.mark.varies_with()
 def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
     project = tmp_path / variant.name
     shutil.copytree(variant.project, project)

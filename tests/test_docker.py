@@ -5,7 +5,14 @@ import json
 import shutil
 
 import pytest
-from deployments import deployment, only, remove_images, run_install, secret_key_volume
+from deployments import (
+    SUITE,
+    deployment,
+    only,
+    remove_images,
+    run_install,
+    secret_key_volume,
+)
 from engine import docker, free_port, http_get, wait_checks_pass, wait_serving
 from helpers import CONTEXT
 
@@ -45,16 +52,19 @@ def test_production_runs_without_flask_debug(served):
     assert docker("exec", served.app, "printenv", "FLASK_DEBUG", check=False).returncode == 1
 
 
+@pytest.mark.varies_with("nginx")
 def test_nginx_config_valid_in_the_container(served):
     # As an operator would: nginx's own paths lead to the running configuration.
     docker("exec", served.proxy, "nginx", "-t", "-q")
 
 
+@pytest.mark.varies_with("nginx")
 def test_nginx_reloads_in_the_container(served):
     docker("exec", served.proxy, "nginx", "-s", "reload")
     assert http_get(f"{served.url}/health")[0] == 200
 
 
+@pytest.mark.varies_with()
 def test_deployment_lifecycle(variant):
     """What a user runs: install.sh (one container) or docker compose (split)."""
     if variant.split:
@@ -122,6 +132,7 @@ def environment(container):
 
 
 @only("split")
+@pytest.mark.varies_with()
 def test_compose_passes_settings_from_env_file(variant):
     """A setting in .env reaches the containers; one left out keeps the image's
     default (compose names no setting, so it cannot restate a default)."""
@@ -169,6 +180,7 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
 
 
 @only("single")
+@pytest.mark.varies_with()
 def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path):
     """Scripts in docker/app/entrypoint.d run before the app serves, as its
     user; snippets in docker/nginx/server.d join the server block; a script
@@ -206,3 +218,10 @@ def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path)
     finally:
         run_install(project, "--uninstall", *flags[:4])
         docker("volume", "rm", f"{name}-data", check=False)
+
+
+def test_each_base_brings_the_suite_it_is_said_to(variant):
+    """The nginx image's distribution suite is the one SUITE names: the tests
+    that vary with nginx run once per suite (deployments.bases_for)."""
+    release = docker("run", "--rm", "--entrypoint", "cat", variant.images[-1], "/etc/os-release")
+    assert f"VERSION_CODENAME={SUITE[variant.base_image]}\n" in release.stdout

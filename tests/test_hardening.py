@@ -81,6 +81,7 @@ def test_containers_report_healthy(served):
         wait_healthy(container)  # Docker's first check: HEALTHCHECK's interval after the start
 
 
+@pytest.mark.varies_with("nginx")
 def test_security_headers_and_no_version(served):
     _, headers, _ = http_get(f"{served.url}/")
     assert headers["Server"] == "nginx"
@@ -91,10 +92,12 @@ def test_security_headers_and_no_version(served):
 
 
 @pytest.mark.parametrize("path", ["/.env", "/.git/config", "/app/.secret"])
+@pytest.mark.varies_with("nginx")
 def test_dot_files_are_not_served(served, path):
     assert http_get(f"{served.url}{path}")[0] == 404
 
 
+@pytest.mark.varies_with()
 def test_uwsgi_port_is_not_published(served):
     published = {docker("port", served.proxy).stdout.strip()}
     published |= {docker("port", served.app).stdout.strip()}
@@ -102,12 +105,14 @@ def test_uwsgi_port_is_not_published(served):
     assert all(f"{CONTEXT['_container_port']}/tcp" in line for line in published if line)
 
 
+@pytest.mark.varies_with("nginx")
 def test_body_over_the_limit_is_refused_with_413(served):
     # nginx answers from the headers alone: the default limit is 10m.
     assert send(served.port, get_with_body(11 * 1024 * 1024)) == 413
     assert send(served.port, get_with_body(1000), b"x" * 1000) == 200
 
 
+@pytest.mark.varies_with("nginx")
 def test_body_limit_is_configurable(variant):
     with deployment(variant, f"{variant.name}-limit", env={"NGINX_MAX_BODY_SIZE": "1k"}) as small:
         assert send(small.port, get_with_body(2048)) == 413
@@ -160,6 +165,7 @@ def wait_restarted(container, port):
     assert http_get_once(port)[0] == 200
 
 
+@pytest.mark.varies_with()
 def test_dead_nginx_restarts_the_container(fresh):
     kill(fresh.proxy, nginx_master(fresh.proxy))
     wait_restarted(fresh.proxy, fresh.port)

@@ -27,6 +27,7 @@ def address(container):
     return next(network["IPAddress"] for network in networks.values())
 
 
+@pytest.mark.varies_with("nginx")
 def test_thousands_of_slow_and_idle_clients_leave_room_for_fresh_ones(served):
     """5,000 connections that sent half a request header and 5,000 idle
     keep-alive ones: fresh requests are still answered, 19 of 20 within 2 s.
@@ -75,6 +76,7 @@ MALFORMED = {
 }
 
 
+@pytest.mark.varies_with("nginx")
 def test_malformed_and_smuggled_requests_never_reach_the_app(served):
     """With every uWSGI process stopped (SIGSTOP), each request still gets
     its 4xx at once: nginx answered it alone."""
@@ -87,6 +89,7 @@ def test_malformed_and_smuggled_requests_never_reach_the_app(served):
     assert fresh_requests("127.0.0.1", served.port, count=1) != [None]
 
 
+@pytest.mark.varies_with("nginx")
 def test_per_client_limits_answer_429(variant):
     settings = {"NGINX_LIMIT_REQ": "5r/s burst=5", "NGINX_LIMIT_CONN": "1"}
     with deployment(variant, f"{variant.name}-limits", env=settings) as running:
@@ -109,6 +112,7 @@ def test_per_client_limits_answer_429(variant):
     ("setting", "value"),
     [("NGINX_LIMIT_REQ", "lots"), ("NGINX_LIMIT_CONN", "ten"), ("NGINX_WORKER_CONNECTIONS", "")],
 )
+@pytest.mark.varies_with()
 def test_a_bad_limit_stops_the_start_with_one_line(variant, setting, value):
     # The image that runs nginx: the proxy's when split. SECRET_KEY: the one
     # container checks its key first.
@@ -119,6 +123,7 @@ def test_a_bad_limit_stops_the_start_with_one_line(variant, setting, value):
     assert last_line.startswith(f"20-render-config.sh: {setting} '{value}'"), result.stderr
 
 
+@pytest.mark.varies_with()
 def test_containers_run_with_least_privilege(served):
     """No capabilities, no-new-privileges, a pids limit, no memory or CPU limit
     unless set; and no setuid or setgid program in the image."""
@@ -135,6 +140,7 @@ def test_containers_run_with_least_privilege(served):
         assert "CapEff:\t0000000000000000" in status and "NoNewPrivs:\t1" in status
 
 
+@pytest.mark.varies_with()
 def test_memory_and_cpu_limits_when_set(variant):
     settings = {"MEMORY_LIMIT": "300m", "CPU_LIMIT": "1"}
     with deployment(variant, f"{variant.name}-resources", env=settings) as running:

@@ -163,6 +163,7 @@ def test_request_ids_and_json_logs_and_no_trust_by_default(variant, tmp_path):
         assert {"message": "whoami", "request_id": request_id}.items() <= app_lines[-1].items()
 
 
+@pytest.mark.varies_with("nginx")
 def test_a_trusted_load_balancer_gives_the_client_and_request_id(variant, tmp_path):
     settings = {"NGINX_REAL_IP_FROM": LOAD_BALANCERS}
     with started_copy(variant, tmp_path, f"{variant.name}-trusted", settings) as running:
@@ -179,6 +180,7 @@ def container_id(name):
     return docker("inspect", "--format", "{{.Id}}", name).stdout.strip()
 
 
+@pytest.mark.varies_with()
 def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
     """The first install makes the secret key (mode 0640, the container's
     group); a re-install of changed code keeps it, so a session cookie made
@@ -208,6 +210,7 @@ def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
     assert key_file.read_text() == key
 
 
+@pytest.mark.varies_with()
 def test_without_a_secret_key_the_container_stops_with_one_line(variant):
     image = variant.images[0]  # the app's (split) or the only one
     read_only = ["--read-only", "--tmpfs", "/tmp"]
@@ -231,6 +234,7 @@ def test_without_a_secret_key_the_container_stops_with_one_line(variant):
     assert broken.stderr.splitlines()[-1] == f"SECRET_KEY_FILE {KEY_FILE} is empty"
 
 
+@pytest.mark.varies_with()
 def test_a_reinstall_keeps_serving(variant, tmp_path):
     """Re-installing changed code under a request every 20 ms. One container:
     the swap leaves about a second without an answer (one port, one owner).

@@ -99,6 +99,7 @@ def assert_all_serve(apps, seconds=5):
 
 @pytest.mark.docker
 @on_split_variants
+@pytest.mark.varies_with()
 def test_compose_scales_the_app_without_a_failed_request(variant):
     name = f"{variant.name}-scale"
     with deployment(variant, name) as running:
@@ -207,6 +208,7 @@ def healthy_apps(stack, replicas):
 
 @pytest.mark.docker
 @on_split_variants
+@pytest.mark.varies_with()
 def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
     stack, port = f"{variant.name}-stack", free_port()
 
@@ -255,6 +257,7 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
 
 @pytest.mark.docker
 @only_tls("split")
+@pytest.mark.varies_with()
 def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, certificate):
     stack = f"{tls_variant.name}-stack"
     http_port, https_port = free_port(), free_port()

@@ -60,6 +60,7 @@ def test_every_static_file_is_in_the_nginx_image_with_a_gzip_copy(variant, serve
     assert names == set(originals) | {f"{name}.gz" for name in originals}
 
 
+@pytest.mark.varies_with("nginx")
 def test_static_files_come_from_nginx_with_cache_headers(variant, served):
     max_age = nginx_seconds(NGINX["NGINX_STATIC_MAX_AGE"])
     for name, content in static_files(variant).items():
@@ -74,6 +75,7 @@ def test_static_files_come_from_nginx_with_cache_headers(variant, served):
         assert headers["Content-Security-Policy"] == NGINX["NGINX_CSP"]
 
 
+@pytest.mark.varies_with("nginx")
 def test_static_files_are_sent_precompressed(variant, served):
     for name, content in static_files(variant).items():
         status, headers, body = get(served, f"{STATIC}/{name}", GZIP)
@@ -89,6 +91,7 @@ def test_static_files_are_sent_precompressed(variant, served):
 
 
 @pytest.mark.parametrize("encoding", [{}, GZIP], ids=["identity", "gzip"])
+@pytest.mark.varies_with("nginx")
 def test_revalidation_answers_304(served, encoding):
     path = f"{STATIC}/style.css"
     status, headers, _ = get(served, path, encoding)
@@ -106,12 +109,14 @@ def test_revalidation_answers_304(served, encoding):
     assert status == 200 and body
 
 
+@pytest.mark.varies_with("nginx")
 def test_gzip_and_plain_copies_have_their_own_etags(served):
     plain = get(served, f"{STATIC}/style.css")[1]["ETag"]
     packed = get(served, f"{STATIC}/style.css", GZIP)[1]["ETag"]
     assert plain != packed
 
 
+@pytest.mark.varies_with("nginx")
 def test_a_missing_static_file_is_nginxs_404(served):
     status, headers, body = get(served, f"{STATIC}/no-such-file.css")
     assert (status, headers["Server"]) == (404, "nginx")
@@ -122,6 +127,7 @@ def test_a_missing_static_file_is_nginxs_404(served):
     assert b"<center>nginx</center>" not in flask
 
 
+@pytest.mark.varies_with("nginx")
 def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
     """nginx never passes /static/ to uWSGI: with every uWSGI process stopped
     (SIGSTOP), static files still come back at once, while a page waits."""
@@ -137,6 +143,7 @@ def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
     assert get(fresh, "/api/hello")[0] == 200
 
 
+@pytest.mark.varies_with("nginx")
 def test_app_pages_are_compressed_small_answers_are_not(served):
     # The app first: in the split deployment nginx may still hold an app
     # address from before an earlier test's change (its DNS cache: 10 s).
@@ -154,11 +161,13 @@ def test_app_pages_are_compressed_small_answers_are_not(served):
     assert status == 200 and "Content-Encoding" not in headers
 
 
+@pytest.mark.varies_with("nginx")
 def test_the_page_and_its_files_have_the_default_csp(served):
     for path in ("/", f"{STATIC}/style.css", "/api/hello"):
         assert get(served, path)[1]["Content-Security-Policy"] == NGINX["NGINX_CSP"], path
 
 
+@pytest.mark.varies_with("nginx")
 def test_static_max_age_and_csp_are_settings(variant):
     """Set in .env (compose) or with -e: quotes, spaces and semicolons arrive whole."""
     csp = "default-src 'self'; script-src 'self' https://cdn.example.org; frame-ancestors 'none'"

@@ -95,6 +95,7 @@ def test_https_serves_with_a_verified_certificate(tls_variant, secure):
 
 
 @pytest.mark.docker
+@pytest.mark.varies_with("nginx")
 def test_plain_http_redirects_to_https_but_for_health(secure):
     status, headers, _ = http_get_once(secure.http_port, "/some/page?x=1")
     assert status == 301
@@ -106,6 +107,7 @@ def test_plain_http_redirects_to_https_but_for_health(secure):
 
 @pytest.mark.docker
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+@pytest.mark.varies_with("nginx")
 def test_tls_1_2_and_1_3_are_accepted(secure, version):
     status, _, _, used = https_get(secure.https_port, secure.cafile, version=version)
     assert (status, used) == (200, version.name.replace("v1_", "v1."))
@@ -114,6 +116,7 @@ def test_tls_1_2_and_1_3_are_accepted(secure, version):
 @pytest.mark.docker
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+@pytest.mark.varies_with("nginx")
 def test_older_tls_is_refused_by_the_server(secure, version):
     with pytest.raises(ssl.SSLError) as refused:
         https_get(secure.https_port, secure.cafile, version=version)
@@ -122,6 +125,7 @@ def test_older_tls_is_refused_by_the_server(secure, version):
 
 
 @pytest.mark.docker
+@pytest.mark.varies_with("nginx")
 def test_nginx_config_with_tls_is_valid_in_the_container(secure):
     docker("exec", secure.proxy, "nginx", "-t", "-q")
     mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", secure.proxy).stdout)
@@ -130,6 +134,7 @@ def test_nginx_config_with_tls_is_valid_in_the_container(secure):
 
 
 @pytest.mark.docker
+@pytest.mark.varies_with("nginx")
 def test_nothing_listens_on_the_tls_port_without_tls(served):
     def connects(port):
         probe = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
@@ -145,6 +150,7 @@ def fingerprint(cert):
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, secure):
     certs = tls_variant.project / "certs"
     assert "certs/" in (tls_variant.project / ".gitignore").read_text().splitlines()
@@ -161,6 +167,7 @@ def test_install_makes_a_git_ignored_self_signed_certificate_once(tls_variant, s
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_install_serves_the_users_certificate(tls_variant, certificate):
     key = certificate.with_name("tls.key")
     with secure_deployment(tls_variant, f"{tls_variant.name}-own", certificate, key) as own:
@@ -172,6 +179,7 @@ def test_install_serves_the_users_certificate(tls_variant, certificate):
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_a_bad_certificate_leaves_the_running_service_alone(tls_variant, secure, tmp_path):
     running = docker("inspect", "--format", "{{.Id}}", secure.proxy).stdout
     other_key = make_certificate(tmp_path / "other").with_name("tls.key")
@@ -209,6 +217,7 @@ def refusal(tls_variant, tmp_path):
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_install_refuses_a_missing_certificate(refusal, tmp_path):
     attempt, _, key, _ = refusal
     missing = tmp_path / "nowhere.crt"
@@ -219,6 +228,7 @@ def test_install_refuses_a_missing_certificate(refusal, tmp_path):
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_install_refuses_a_key_of_another_certificate(refusal):
     attempt, cert, _, other_key = refusal
     assert attempt(cert, other_key) == f"install.sh: {other_key} is not the private key of {cert}"
@@ -226,6 +236,7 @@ def test_install_refuses_a_key_of_another_certificate(refusal):
 
 @pytest.mark.docker
 @only_tls("single")
+@pytest.mark.varies_with()
 def test_install_refuses_a_key_nginx_cannot_read(refusal):
     attempt, cert, key, _ = refusal
     key.chmod(0o600)  # root's alone: the container's uid cannot open it
@@ -234,6 +245,7 @@ def test_install_refuses_a_key_nginx_cannot_read(refusal):
 
 @pytest.mark.docker
 @only_tls("split")
+@pytest.mark.varies_with()
 def test_compose_without_the_certificate_fails_and_makes_no_folder(tls_variant):
     name = f"{tls_variant.name}-nocert"
     env = {"HOST_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
@@ -300,6 +312,7 @@ def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
 
 
 @pytest.mark.docker
+@pytest.mark.varies_with("nginx")
 def test_http2_over_https(secure):
     """curl, which speaks HTTP/2, gets it negotiated (ALPN h2) and a 200; plain
     HTTP stays HTTP/1.1."""
