@@ -59,6 +59,39 @@ def test_baked_links_lead_somewhere(baked):
     assert listed == {p.name for p in (project / "docs").glob("*.md")} - {"README.md"}
 
 
+def image_env(dockerfile):
+    """{name: value} of every variable the Dockerfile's ENV instructions set."""
+    env = {}
+    for block in re.findall(r"^ENV ((?:.*\\\n)*.*)$", dockerfile, re.M):
+        for name, value in re.findall(r'\b([A-Z][A-Z0-9_]*)=("[^"]*"|\S+)', block):
+            env[name] = value.strip('"')
+    return env
+
+
+# ENV the image sets for itself, not settings.
+NOT_SETTINGS = {"PATH", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "FLASK_APP"}
+
+
+def test_settings_page_is_the_images_env(baked):
+    """docs/settings.md lists each setting of the image with the image's default
+    (`(empty: none)` for an empty one or one the image leaves unset)."""
+    project = baked.project
+    rows = re.findall(
+        r"^\| `([A-Z][A-Z0-9_]*)` \| ([^|]*) \|",
+        (project / "docs" / "settings.md").read_text(),
+        re.M,
+    )
+    documented = {
+        name: "" if value.strip() == "(empty: none)" else value.strip() for name, value in rows
+    }
+    env = image_env((project / "Dockerfile").read_text())
+    settings = {name: value for name, value in env.items() if name not in NOT_SETTINGS}
+    assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE", "SECRET_KEY_FILE"} <= set(settings)
+    assert {name: documented.get(name) for name in settings} == settings
+    unset = {name: value for name, value in documented.items() if name not in env}
+    assert unset == dict.fromkeys(unset, "")
+
+
 def test_template_readme_is_short():
     assert len((REPO / "README.md").read_text().splitlines()) <= TEMPLATE_README_LINES
 
