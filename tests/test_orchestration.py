@@ -359,7 +359,7 @@ def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
     assert (target["kind"], target["name"]) == ("Deployment", "app")
 
 
-def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
+def test_k8s_overlay_in_the_docs_renders(project, tmp_path):
     """The overlay docs/kubernetes.md shows: a namespace, pushed images, the Ingress."""
     readme = (project / "docs" / "kubernetes.md").read_text()
     [text] = re.findall(
