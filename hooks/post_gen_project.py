@@ -39,6 +39,12 @@ COMMON = [
     "docker/nginx/server.d/no-dot-files.conf",
     "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
     "docker/app/entrypoint.d/15-secret-key.sh",
+    "docs/README.md",
+    "docs/development.md",
+    "docs/files.md",
+    "docs/operating.md",
+    "docs/publishing.md",
+    "docs/settings.md",
     "pyproject.toml",
     "requirements-dev.in",
     "requirements-dev.txt",
@@ -70,6 +76,17 @@ OPTIONAL = {
     "docker/app/entrypoint.d/30-migrate.sh": {"deployment": ("single",), "database": DATABASES},
     # Kubernetes and swarm with the user's PostgreSQL (SQLite stays on one host).
     "deploy/k8s/migrate.yaml": {"deployment": ("split",), "database": ("postgres",)},
+    # The reference: a page for each deployment and option chosen.
+    "docs/install.md": {"deployment": ("single",)},
+    "docs/compose.md": {"deployment": ("split",)},
+    "docs/swarm.md": {"deployment": ("split",)},
+    "docs/kubernetes.md": {"deployment": ("split",)},
+    "docs/https.md": {"https": ("provided", "self-signed")},
+    "docs/database.md": {"database": DATABASES},
+    "docs/sqlite.md": {"database": ("sqlite",)},
+    "docs/postgres.md": {"database": ("postgres",)},
+    "docs/ci-github.md": {"ci": ("github",)},
+    "docs/ci-gitlab.md": {"ci": ("gitlab",)},
 }
 # {% raw %}
 # Jinja that was not rendered; GitHub's own ${{ ... }} expressions are fine.

@@ -47,7 +47,7 @@ def baked(request, cookies_session):
 # Measured on 2 cores: about 19 min, most of it uWSGI compiled under QEMU.
 ARM64_SKIP = (
     "the linux/arm64 build runs emulated, about 19 min here: "
-    "run it with scripts/test.sh -m arm64 (README.md, Tests)"
+    "run it with scripts/test.sh -m arm64 (CONTRIBUTING.md, Tests)"
 )
 
 

@@ -159,11 +159,11 @@ def image_defaults(project):
 
 # Where a setting's default may be written: the image, and the settings table
 # and .env.example that document it (test_env_example_documents_the_image).
-DEFAULTS_LIVE_IN = {"Dockerfile", "README.md", ".env.example"}
+DEFAULTS_LIVE_IN = {"Dockerfile", "docs/settings.md", ".env.example"}
 
 
 def test_each_default_is_stated_once(baked):
-    """A default is written in the Dockerfile, README.md and .env.example only:
+    """A default is written in the Dockerfile, docs/settings.md and .env.example only:
     elsewhere a setting is passed on by name, so the image's default applies."""
     project = baked.project
     defaults = {name: value for name, value in image_defaults(project).items() if value}
@@ -220,6 +220,7 @@ FAULTS = {
     "shellcheck": ("scripts/smoke-test.sh", "\necho $undefined_and_unquoted\n"),
     "hadolint": ("Dockerfile", "\nRUN cd /tmp\n"),
     "markdown": ("README.md", "\n#Heading without a space\n"),
+    "markdown-docs": ("docs/operating.md", "\n#Heading without a space\n"),
 }
 
 

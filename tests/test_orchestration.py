@@ -302,7 +302,7 @@ def test_stack_file_matches_the_compose_schema(project):
 
 def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     # The docker client's own loader (no engine needed); it warns of ignored keys.
-    # The settings file must exist, empty at least, as the README says.
+    # The settings file must exist, empty at least, as docs/swarm.md says.
     stack = project / "deploy" / "docker-stack.yml"
     (project / ".env").write_text("UWSGI_LISTEN=2048\n")
     config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
@@ -362,9 +362,9 @@ def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
     assert (target["kind"], target["name"]) == ("Deployment", "app")
 
 
-def test_k8s_overlay_in_the_readme_renders(project, tmp_path):
-    """The overlay README.md shows: a namespace, pushed images, the Ingress."""
-    readme = (project / "README.md").read_text()
+def test_k8s_overlay_in_the_docs_renders(project, tmp_path):
+    """The overlay docs/kubernetes.md shows: a namespace, pushed images, the Ingress."""
+    readme = (project / "docs" / "kubernetes.md").read_text()
     [text] = re.findall(
         r"`deploy/production/kustomization.yaml`:\n\n```yaml\n(.*?)```", readme, re.S
     )
