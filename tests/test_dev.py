@@ -62,7 +62,7 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
         status, headers, _ = http_get(f"{site}/")
         assert (status, headers["Server"]) == (200, "nginx")
 
-        routes = project / "app" / "__init__.py"
+        routes = project / "app" / "examples.py"
         routes.write_text(routes.read_text().replace("Hello from", "Edited in"))
         wait_for_text(f"{site}/api/hello", "Edited in", timeout=10)
 
