@@ -2,7 +2,7 @@
 """The database: models with Flask-SQLAlchemy; their schema changes only
 through the migrations in migrations/versions/ (Flask-Migrate, Alembic):
 `flask db migrate -m "what changed"` writes one, `flask db upgrade` runs them.
-Models of your own go here (the example's is in app/examples.py)."""
+Your models go here."""
 
 import os
 from pathlib import Path
