@@ -4,11 +4,13 @@ through the migrations in migrations/versions/ (Flask-Migrate, Alembic):
 Your models go here."""
 
 import os
+import sqlite3
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase
 
@@ -40,3 +42,15 @@ def init_app(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+
+
+@event.listens_for(Engine, "connect")
+def sqlite_settings(connection, _record) -> None:
+    """SQLite's write-ahead logging: readers never wait for the writer, and
+    uWSGI's workers write in turn (waiting up to 5 s for each other)."""
+    if not isinstance(connection, sqlite3.Connection):
+        return
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
