@@ -16,8 +16,8 @@ NAME = "Flask App"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """The app, configured from the environment; tests pass settings of their
-    own in test_config instead of a secret key (tests/conftest.py)."""
+    """The app, configured from FLASK_* variables and the secret key file;
+    tests pass their settings, a key among them, in test_config (tests/conftest.py)."""
     # Files in app/static are served at this path: by Flask's own static route
     # in development, by nginx in the container (never reaching uWSGI there).
     app = Flask(__name__, static_url_path="/static")
