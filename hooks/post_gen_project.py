@@ -24,11 +24,14 @@ COMMON = [
     "Makefile",
     "README.md",
     "app/__init__.py",
+    "app/examples.py",
     "app/logs.py",
+    "app/routes.py",
     "app/secret_key.py",
     "app/static/favicon.svg",
     "app/static/style.css",
     "app/templates/base.html",
+    "app/templates/examples.html",
     "app/templates/index.html",
     "compose.dev.yaml",
     "docker/app/healthcheck.py",
@@ -54,7 +57,9 @@ COMMON = [
     "scripts/scan.sh",
     "scripts/make-secrets.sh",
     "scripts/smoke-test.sh",
+    "tests/conftest.py",
     "tests/test_app.py",
+    "tests/test_examples.py",
     "wsgi.py",
 ]
 DATABASES = ("sqlite", "postgres")
@@ -72,6 +77,7 @@ OPTIONAL = {
     "renovate.json": {"ci": ("gitlab",)},
     "app/database.py": {"database": DATABASES},
     "migrations": {"database": DATABASES},
+    "tests/test_database.py": {"database": DATABASES},
     # One container migrates as it starts; replicas never do (a one-off does).
     "docker/app/entrypoint.d/30-migrate.sh": {"deployment": ("single",), "database": DATABASES},
     # Kubernetes and swarm with the user's PostgreSQL (SQLite stays on one host).

@@ -63,8 +63,8 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
         status, headers, _ = http_get(f"{site}/")
         assert (status, headers["Server"]) == (200, "nginx")
 
-        routes = project / "app" / "__init__.py"
-        routes.write_text(routes.read_text().replace("Hello from", "Edited in"))
+        example = project / "app" / "examples.py"
+        example.write_text(example.read_text().replace("Hello from", "Edited in"))
         wait_for_text(f"{site}/api/hello", "Edited in", timeout=10)
 
         # nginx serves the static files from the tree, and browsers ask again.
@@ -89,7 +89,7 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
     # Mounted read-only: the only change in the tree is the edit itself.
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project).split() == [
         "M",
-        "app/__init__.py",
+        "app/examples.py",
         "M",
         "app/static/style.css",
     ]

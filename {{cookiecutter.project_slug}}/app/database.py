@@ -1,20 +1,18 @@
-{% set sqlite = cookiecutter.database == "sqlite" %}
 """The database: models with Flask-SQLAlchemy; their schema changes only
 through the migrations in migrations/versions/ (Flask-Migrate, Alembic):
-`flask db migrate -m "what changed"` writes one, `flask db upgrade` runs them."""
+`flask db migrate -m "what changed"` writes one, `flask db upgrade` runs them.
+Your models go here."""
 
 import os
-from datetime import UTC, datetime
+import sqlite3
 from pathlib import Path
 
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-{% if sqlite %}
 from sqlalchemy import Engine, event
-{% endif %}
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
@@ -25,13 +23,6 @@ db = SQLAlchemy(model_class=Base)
 # Batch mode: SQLite changes a table by copying it, and Alembic writes the
 # migrations that way (harmless elsewhere).
 migrate = Migrate(render_as_batch=True)
-
-
-class Visit(db.Model):
-    """The example model: one row per visit recorded (POST /api/visits)."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(UTC))
 
 
 def database_url() -> str:
@@ -47,18 +38,19 @@ def database_url() -> str:
 def init_app(app: Flask) -> None:
     # No query here: uWSGI forks its workers after importing the app, and a
     # connection opened before would be shared by all of them.
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
+    if "SQLALCHEMY_DATABASE_URI" not in app.config:  # tests set their own
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
-{% if sqlite %}
 
 
 @event.listens_for(Engine, "connect")
 def sqlite_settings(connection, _record) -> None:
-    """Write-ahead logging: readers never wait for the writer, and uWSGI's
-    workers write in turn (waiting up to 5 s for each other)."""
+    """SQLite's write-ahead logging: readers never wait for the writer, and
+    uWSGI's workers write in turn (waiting up to 5 s for each other)."""
+    if not isinstance(connection, sqlite3.Connection):
+        return
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
-{% endif %}

@@ -1,43 +1,36 @@
-"""The Flask application. Add routes in create_app or register blueprints there."""
+"""The Flask application, made by create_app() (Flask's application factory).
 
-from flask import Flask, render_template
-from sqlalchemy import func, select
+Your routes go in app/routes.py, or in blueprints of your own registered below.
+"""
 
-from app import database, logs, secret_key
-from app.database import Visit, db
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app import database, logs, routes, secret_key
+from app.examples import examples  # an example: `make remove-examples` deletes it
+
+# The project's name, in the pages' titles (app/templates/base.html).
+NAME = "Flask App"
 
 
-def create_app() -> Flask:
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """The app, configured from FLASK_* variables and the secret key file;
+    tests pass their settings, a key among them, in test_config (tests/conftest.py)."""
     # Files in app/static are served at this path: by Flask's own static route
     # in development, by nginx in the container (never reaching uWSGI there).
     app = Flask(__name__, static_url_path="/static")
+    app.config["NAME"] = NAME
     # Settings come from FLASK_* environment variables: FLASK_DATA_DIR -> DATA_DIR.
     app.config.from_prefixed_env()
-    app.secret_key = secret_key.load()
+    if test_config is None:
+        app.secret_key = secret_key.load()
+    else:
+        app.config.from_mapping(test_config)
     logs.configure(app)
     database.init_app(app)
 
-    @app.get("/")
-    def index():
-        return render_template("index.html")
-
-    @app.get("/api/hello")
-    def hello():
-        return {"message": "Hello from flask-app!"}
-
-    @app.get("/api/visits")
-    def visits():
-        return {"visits": db.session.scalar(select(func.count(Visit.id)))}
-
-    @app.post("/api/visits")
-    def record_visit():
-        db.session.add(Visit())
-        db.session.commit()
-        return visits(), 201
-
-    @app.get("/health")
-    def health():
-        # Probed by Docker's HEALTHCHECK and by load balancers: keep it cheap.
-        return {"status": "ok"}
-
+    app.register_blueprint(routes.bp)
+    app.register_blueprint(examples)  # an example: `make remove-examples` deletes it
     return app

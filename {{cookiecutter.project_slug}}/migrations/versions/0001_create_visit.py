@@ -1,4 +1,5 @@
-"""Create the visit table (app.database.Visit).
+"""EXAMPLE: create the visit table (app.examples.Visit); `make remove-examples`
+deletes it with the example.
 
 Revision ID: 0001
 Revises:
