@@ -174,24 +174,27 @@ def test_readme_shows_both_ways_to_bake_and_update():
 # The last commit before the redesign of 1.0.0 moved the serving files into
 # docker/ and the deployments into deploy/ (CHANGELOG.md).
 BEFORE_REDESIGN = "0e035bb0aa7fcac8ffee909a317b8d9d46d66126"
+# The commit of release 1.2.0 (CHANGELOG.md): 2.0.0 moves files again.
+RELEASE_1_2_0 = "7d00b3a88180eb6b374e85ff9940693e525c23d5"
 
 
-@pytest.mark.docker
-def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
-    """A project baked before the redesign takes it with `cruft update`: the result
-    is what the new template bakes, and it builds, passes its tests and serves."""
+def updated_from(commit, tmp_path, template, isolated, answers=()):
+    """A project baked by the template at `commit` (with `answers`), taken to
+    this working tree's template with `cruft update`: it applies without a
+    conflict and gives exactly what the new template bakes. Returns it."""
     cruft = tool("cruft")
     old = tmp_path / "old-template"
     old.mkdir()
-    archive = run("git", "archive", BEFORE_REDESIGN, cwd=REPO, text=False).stdout
+    archive = run("git", "archive", commit, cwd=REPO, text=False).stdout
     run("tar", "-x", "-C", old, input=archive, text=False)
     git("init", "--quiet", "--initial-branch", "main", cwd=old, env=isolated)
-    commit_all(old, "before the redesign", isolated)
+    commit_all(old, "the old template", isolated)
 
-    out = tmp_path / "out"
-    run(cruft, "create", "--no-input", "--output-dir", out, old, env=isolated)
+    out, context = tmp_path / "out", tmp_path / "answers.json"
+    context.write_text(json.dumps(dict(answers)))
+    extra = ["--extra-context-file", context] if answers else []
+    run(cruft, "create", "--no-input", *extra, "--output-dir", out, old, env=isolated)
     project = only_child(out)
-    assert (project / "nginx.conf.template").exists()
     git("init", "--quiet", "--initial-branch", "main", cwd=project, env=isolated)
     commit_all(project, "baked", isolated)
 
@@ -200,18 +203,37 @@ def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
         if path.name != ".git":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     shutil.copytree(template, old, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".git"))
-    commit_all(old, "the redesign", isolated)
+    commit_all(old, "the new template", isolated)
     run(cruft, "update", "--skip-apply-ask", cwd=project, env=isolated)
     assert not list(project.rglob("*.rej")) and not list(project.rglob("*.orig"))
 
     fresh = tmp_path / "fresh"
-    run(cruft, "create", "--no-input", "--output-dir", fresh, old, env=isolated)
+    run(cruft, "create", "--no-input", *extra, "--output-dir", fresh, old, env=isolated)
     updated = {path: data for path, data in tree(project).items() if not path.startswith(".git/")}
     assert updated.keys() == tree(only_child(fresh)).keys()
     for path, (_, data) in tree(only_child(fresh)).items():
         if path != ".cruft.json":
             assert updated[path][1] == data, path
+    return project
 
+
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"deployment": "split", "https": "provided", "database": "postgres", "ci": "gitlab"}],
+    ids=["default", "split-https-postgres-gitlab"],
+)
+def test_cruft_update_from_1_2_0(tmp_path, template, isolated, answers):
+    """A project of release 1.2.0 takes this template's moves with `cruft update`,
+    and its own tests pass."""
+    project = updated_from(RELEASE_1_2_0, tmp_path, template, isolated, answers)
+    run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
+
+
+@pytest.mark.docker
+def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
+    """A project baked before the redesign takes it with `cruft update`: the result
+    is what the new template bakes, and it builds, passes its tests and serves."""
+    project = updated_from(BEFORE_REDESIGN, tmp_path, template, isolated)
     run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
     name, port = f"{RUN_PREFIX}-cruft-redesign", free_port()
     flags = ["--name", name, "--image", name]

@@ -5,7 +5,7 @@ import importlib.util
 import re
 
 import pytest
-from helpers import REPO
+from helpers import REPO, run
 
 spec = importlib.util.spec_from_file_location("render", REPO / "scripts" / "render-examples.py")
 render = importlib.util.module_from_spec(spec)
@@ -35,11 +35,31 @@ def test_every_example_folder_is_rendered():
     assert sorted(p.name for p in (REPO / "examples").iterdir()) == sorted(render.EXAMPLES)
 
 
+def releases():
+    """[(version, the section's text)] of the changelog, newest first; the
+    Unreleased section (what main has that no release has yet) left out."""
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    sections = re.split(r"^## ", changelog, flags=re.M)[1:]
+    released = [section for section in sections if not section.startswith("Unreleased")]
+    return [(section.split()[0], section) for section in released]
+
+
 def test_version_is_the_changelogs_newest():
     version = (REPO / "VERSION").read_text().strip()
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
-    changelog = (REPO / "CHANGELOG.md").read_text()
-    assert re.findall(r"^## (\S+)", changelog, re.M)[0] == version
+    assert releases()[0][0] == version
+
+
+def test_each_release_names_a_commit_of_its_version():
+    """Users pin a release by its commit (`--checkout COMMIT`): every release
+    but the newest names one (the newest may name it in a later commit), and
+    the VERSION file of a named commit is that release's."""
+    for index, (version, text) in enumerate(releases()):
+        named = re.search(r"^Release commit: `([0-9a-f]{40})`", text, re.M)
+        assert named or index == 0, f"{version} names no release commit"
+        if named:
+            at_commit = run("git", "show", f"{named[1]}:VERSION", cwd=REPO).stdout.strip()
+            assert at_commit == version, f"{named[1]} is {at_commit}, not {version}"
 
 
 def test_changelog_moves_match_the_examples():
