@@ -77,28 +77,33 @@ def test_make_check_passes(baked):
 def test_nginx_config_is_valid(baked, tmp_path, certificate):
     """The entrypoint's script renders nginx's configuration from the image's
     default settings (per-client limits on, to check their lines too), and
-    nginx -t accepts it."""
+    nginx -t accepts it. The image's paths are its ENV: here they lead to the
+    project's files, a test certificate and a folder of the test's own."""
     answers, project = baked.answers, baked.project
-    config, generated = tmp_path / "nginx.conf", tmp_path / "generated"
+    generated = tmp_path / "generated"
     nginx = project / "docker" / "nginx"
-    script = (nginx / "entrypoint.d" / "20-render-config.sh").read_text()
-    # Paths of the image, here; the configuration's name holds the folder's.
-    script = script.replace(CONTEXT["_nginx_conf"], str(config))
-    script = script.replace(CONTEXT["_nginx_generated"], str(generated))
-    script = script.replace(CONTEXT["_nginx_template"], str(nginx / "nginx.conf.template"))
+    paths = image_paths(project)
+    assert paths["NGINX_PORT"] == CONTEXT["_container_port"]
+    assert ("NGINX_TLS_PORT" in paths) == (answers["https"] != "none")
+    paths.update(
+        NGINX_TEMPLATE=str(nginx / "nginx.conf.template"),
+        NGINX_RUN_DIR=str(generated),
+        NGINX_SNIPPETS=str(nginx / "server.d"),
+        NGINX_STATIC_ROOT=str(project / "app" / "static"),
+    )
+    if "NGINX_TLS_DIR" in paths:
+        paths["NGINX_TLS_DIR"] = str(certificate.parent)
+    if "UWSGI_SOCKET" in paths:
+        paths["UWSGI_SOCKET"] = str(tmp_path / "uwsgi.sock")
     limits = {"NGINX_LIMIT_CONN": "20", "NGINX_LIMIT_REQ": "10r/s burst=20"}
-    run("sh", "-c", script, env={**image_defaults(project), **limits})
+    script = nginx / "entrypoint.d" / "20-render-config.sh"
+    run("sh", script, env={**image_defaults(project), **paths, **limits})
+    config = generated / "nginx.conf"
     text = config.read_text()
     assert not re.findall(r"\$\{\w+\}", text)  # every setting filled in
     limit_req = (generated / "limit-req.conf").read_text()
     assert limit_req == "limit_req zone=per_client_rate burst=20 nodelay;\n"
-    # Where the container mounts the certificate, a test certificate here;
-    # the snippets the image copies there, from the project; the script's files.
-    text = text.replace(f"{CONTEXT['_tls_dir']}/", f"{certificate.parent}/")
-    text = text.replace(CONTEXT["_nginx_snippets"], str(nginx / "server.d"))
-    text = text.replace(f"{CONTEXT['_nginx_generated']}/", f"{generated}/")
     assert ("ssl_certificate " in text) == (answers["https"] != "none")
-    config.write_text(text)
     # -t parses the whole file, includes and all, and opens what it would use.
     run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", config)
 
@@ -155,6 +160,14 @@ def image_defaults(project):
         name: value.strip('"')
         for name, value in re.findall(rf'\b({names})=("[^"]*"|\S+)', dockerfile)
     }
+
+
+def image_paths(project):
+    """{name: value} of the Dockerfile's ENV that place things in the image
+    (ports, socket, folders): the ones nginx's and uWSGI's files read."""
+    dockerfile = (project / "Dockerfile").read_text()
+    names = r"NGINX_(?:PORT|TLS_PORT|TLS_DIR|TEMPLATE|RUN_DIR|SNIPPETS|STATIC_ROOT)|UWSGI_SOCKET"
+    return dict(re.findall(rf"\b({names})=(\S+)", dockerfile))
 
 
 # Where a setting's default may be written: the image, and the settings table

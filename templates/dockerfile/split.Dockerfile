@@ -1,0 +1,168 @@
+{% import "macros.j2" as m with context %}
+# Built with BuildKit (docker build, docker compose build). Another base, or
+# another uid for the image's user (its gid follows):
+#   docker build --build-arg BASE_IMAGE=debian:bookworm-slim .
+#   docker build --build-arg APP_UID=1000 .
+ARG BASE_IMAGE={{ cookiecutter.base_image }}
+ARG APP_UID=10001
+ARG APP_GID=${APP_UID}
+# The port the app container's uWSGI takes uwsgi-protocol requests on.
+ARG APP_PORT=3031
+
+# Compile uWSGI and install the Python dependencies into a virtualenv. The
+# compiler stays in this stage; the final image only copies /opt/venv.
+FROM ${BASE_IMAGE} AS builder
+ARG BASE_IMAGE
+# Package lists and downloads live in cache mounts: later builds skip most of
+# the download, and the image keeps neither. Python's headers and venv come
+# from apt where the base has no Python of its own (the python image has both).
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+    && apt-get update \
+    && if ! command -v python3 >/dev/null; then \
+        apt-get install -y --no-install-recommends python3-dev python3-venv; \
+    fi \
+    && apt-get install -y --no-install-recommends gcc libc6-dev
+RUN python3 -m venv /opt/venv
+# Only what requirements.txt pins, each file checked against its hashes
+# (make lock). pip's cache is a cache mount: a changed requirements.txt
+# downloads and compiles only what changed, and the image keeps no cache. A
+# folder of it per base image: a wheel compiled here links the base's
+# libraries (uWSGI links libexpat where Debian's Python brings it), so it must
+# not be reused on another base with the same Python.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
+    /opt/venv/bin/pip install --cache-dir "/root/.cache/pip/$BASE_IMAGE" \
+        --require-hashes -r /tmp/requirements.txt
+
+# The static files nginx serves, each text file gzip-compressed beside itself
+# once here (nginx's gzip_static sends the .gz to clients that accept it), and
+# readable by nginx's user whatever the modes in the checkout.
+FROM ${BASE_IMAGE} AS assets
+COPY app/static/ /static/
+RUN find /static -type f \( -name '*.css' -o -name '*.js' -o -name '*.mjs' -o -name '*.json' \
+        -o -name '*.svg' -o -name '*.html' -o -name '*.txt' -o -name '*.xml' \) \
+        -exec gzip --keep --force --best --no-name {} + \
+    && chmod -R a+rX /static
+
+# The reverse proxy: nginx alone, publishing the site.
+FROM ${BASE_IMAGE} AS proxy
+ARG APP_UID
+ARG APP_GID
+# Where things are in this image. nginx listens on NGINX_PORT{{ " (HTTP) and\n# NGINX_TLS_PORT (HTTPS, with the certificate and key in NGINX_TLS_DIR)" if cookiecutter.https != "none" }};
+# its entrypoint script renders NGINX_TEMPLATE into NGINX_RUN_DIR (/tmp: the
+# root filesystem is read-only), and the server block includes the snippets in
+# NGINX_SNIPPETS.
+ENV NGINX_PORT=8080 \
+{% if cookiecutter.https != "none" %}
+    NGINX_TLS_PORT=8443 \
+    NGINX_TLS_DIR=/etc/nginx/tls \
+{% endif %}
+    NGINX_TEMPLATE=/etc/nginx/templates/nginx.conf.template \
+    NGINX_RUN_DIR=/tmp/nginx \
+    NGINX_SNIPPETS=/etc/nginx/server.d \
+    NGINX_STATIC_ROOT=/var/www/static
+# nginx's conventional paths lead to what runs: `nginx -t` and `nginx -s
+# reload` need no -c, and the error log Debian's nginx opens before reading its
+# configuration is stderr. No setuid or setgid program is left (su, passwd,
+# mount, ...): nothing in a container can gain privileges through one, also
+# where no-new-privileges cannot be set (swarm).
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends nginx gettext-base tini \
+    && ln -sf "$NGINX_RUN_DIR/nginx.conf" /etc/nginx/nginx.conf \
+    && ln -sf /dev/stderr /var/log/nginx/error.log \
+    && groupadd --gid "$APP_GID" app \
+    && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# Settings, read by the entrypoint when the container starts (README.md).
+{{ m.env(m.common_settings + m.nginx_settings) }}
+COPY docker/nginx/nginx.conf.template ${NGINX_TEMPLATE}
+COPY docker/nginx/server.d/ ${NGINX_SNIPPETS}/
+COPY docker/nginx/entrypoint.d/ /docker-entrypoint.d/
+COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+# The site's static files: this image serves them, nothing is mounted.
+COPY --from=assets /static/ ${NGINX_STATIC_ROOT}/
+USER ${APP_UID}:${APP_GID}
+EXPOSE ${NGINX_PORT}{{ " ${NGINX_TLS_PORT}" if cookiecutter.https != "none" }}
+# SIGQUIT is nginx's graceful shutdown: requests in flight are finished.
+STOPSIGNAL SIGQUIT
+# No Python or curl here: bash's /dev/tcp asks nginx for the app's health route.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/$NGINX_PORT && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ code _ <&3 && [ \"$code\" = 200 ]"]
+ENTRYPOINT ["tini", "--", "docker-entrypoint.sh"]
+CMD ["nginx"]
+
+# The application server: uWSGI speaking the uwsgi protocol to the proxy.
+FROM ${BASE_IMAGE} AS app
+LABEL maintainer="{{ cookiecutter.author_name }} <{{ cookiecutter.author_email }}>" \
+      org.opencontainers.image.title="{{ cookiecutter.project_slug }}" \
+      org.opencontainers.image.description="{{ cookiecutter.description }}" \
+      org.opencontainers.image.licenses="{{ cookiecutter.license if cookiecutter.license != "proprietary" else "LicenseRef-Proprietary" }}"
+ARG APP_UID
+ARG APP_GID
+ARG APP_PORT
+# uWSGI reads UWSGI_* variables as options: the proxy reaches it on the
+# socket UWSGI_SOCKET, on every address of the container's network (never
+# publish this port). The app keeps its files in FLASK_DATA_DIR.
+ENV UWSGI_SOCKET=0.0.0.0:${APP_PORT} \
+    FLASK_DATA_DIR=/srv/data
+# uWSGI embeds Python, so where apt brings Python it also brings the shared
+# libpython of the same version. No setuid or setgid program is left.
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+    && apt-get update \
+    && if ! command -v python3 >/dev/null; then \
+        apt-get install -y --no-install-recommends python3 \
+        && apt-get install -y --no-install-recommends \
+            "$(python3 -c 'import sys; print("libpython%d.%d" % sys.version_info[:2])')"; \
+    fi \
+    && apt-get install -y --no-install-recommends tini \
+    && groupadd --gid "$APP_GID" app \
+    && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} + \
+    && install -d -o app -g app "$FLASK_DATA_DIR"
+# FLASK_* variables become app.config entries: the app keeps its files in
+# FLASK_DATA_DIR, where every deployment mounts a volume. Every deployment
+# mounts the secret key at SECRET_KEY_FILE (app/secret_key.py){% if cookiecutter.database == "postgres" %} and the
+# database's password at DATABASE_PASSWORD_FILE (app/database.py){% endif %}:
+# {{ "paths, not secrets" if cookiecutter.database == "postgres" else "a path, not a secret" }}.
+{% if cookiecutter.database != "none" %}
+# `flask db upgrade` and the other `flask` commands find the app by FLASK_APP.
+{% endif %}
+# hadolint ignore=DL3064
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+{% if cookiecutter.database != "none" %}
+    FLASK_APP=wsgi \
+{% endif %}
+{% if cookiecutter.database == "postgres" %}
+    DATABASE_PASSWORD_FILE=/run/secrets/db_password \
+{% endif %}
+    SECRET_KEY_FILE=/run/secrets/secret_key
+# Settings, all overridable with docker run -e (README.md).
+{{ m.env(m.common_settings + m.uwsgi_settings + m.app_settings) }}
+COPY --from=builder /opt/venv /opt/venv
+COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
+WORKDIR /srv
+COPY docker/app/uwsgi.ini docker/app/healthcheck.py ./
+# Application code last: editing it rebuilds only these layers.
+COPY wsgi.py ./
+COPY app/ app/
+{% if cookiecutter.database != "none" %}
+COPY migrations/ migrations/
+RUN python3 -m compileall -q app wsgi.py migrations
+{% else %}
+RUN python3 -m compileall -q app wsgi.py
+{% endif %}
+USER ${APP_UID}:${APP_GID}
+EXPOSE ${APP_PORT}
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]
+ENTRYPOINT ["tini", "--", "docker-entrypoint.sh"]
+CMD ["uwsgi", "--ini", "uwsgi.ini"]
