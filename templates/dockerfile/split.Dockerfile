@@ -1,4 +1,5 @@
 {% import "macros.j2" as m with context %}
+# {{ cookiecutter.project_name }}: uWSGI (target app) and nginx (target proxy) images.
 # Built with BuildKit (docker build, docker compose build). Another base, or
 # another uid for the image's user (its gid follows):
 #   docker build --build-arg BASE_IMAGE=debian:bookworm-slim .
