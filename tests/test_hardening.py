@@ -8,8 +8,16 @@ import subprocess
 import time
 
 import pytest
-from deployments import deployment
-from engine import docker, http_get, http_get_once, processes, wait_healthy, wait_serving
+from deployments import deployment, only, remove_images
+from engine import (
+    docker,
+    free_port,
+    http_get,
+    http_get_once,
+    processes,
+    wait_healthy,
+    wait_serving,
+)
 from helpers import CONTEXT, run, tool
 
 pytestmark = pytest.mark.docker
@@ -65,6 +73,31 @@ def test_every_process_runs_as_non_root(served):
         top = docker("top", container).stdout.splitlines()
         users = {line.split()[0] for line in top[1:]}
         assert users and users.isdisjoint({"root", "0"}), top
+
+
+@only("single")
+def test_the_uid_is_one_build_argument(variant, tmp_path):
+    """The image's user is the build argument APP_UID (its group follows):
+    built with another, every process runs as it, read-only, and it serves."""
+    image = name = f"{variant.name}-uid"
+    key = tmp_path / "secret_key"  # the bake's key, readable by the new uid
+    key.write_bytes((variant.project / CONTEXT["_secret_key_path"]).read_bytes())
+    key.chmod(0o644)
+    port = free_port()
+    try:
+        docker("build", "--build-arg", "APP_UID=12345", "--tag", image, variant.project)
+        docker("run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp",
+               "--publish", f"127.0.0.1:{port}:{CONTEXT['_container_port']}",
+               "--volume", f"{key}:{CONTEXT['_secret_key_file']}:ro", image)  # fmt: skip
+        wait_serving(name, port)
+        assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
+        top = docker("top", name, "-eo", "uid,gid,args").stdout.splitlines()
+        ids = {tuple(line.split()[:2]) for line in top[1:]}
+        assert len(top) > 4 and ids == {("12345", "12345")}, top  # tini, supervise, nginx, uWSGI
+        wait_healthy(name)
+    finally:
+        docker("rm", "--force", name, check=False)
+        remove_images([image])
 
 
 def test_root_filesystem_is_read_only(served):
