@@ -10,7 +10,7 @@ set -uo pipefail
 
 uwsgi --ini uwsgi.ini &
 uwsgi_pid=$!
-while [ ! -S /tmp/uwsgi.sock ] && kill -0 "$uwsgi_pid" 2>/dev/null; do
+while [ ! -S "$UWSGI_SOCKET" ] && kill -0 "$uwsgi_pid" 2>/dev/null; do
     sleep 0.02
 done
 nginx &

@@ -1,9 +1,11 @@
 """Docker HEALTHCHECK: exit 0 when /health answers 200 through nginx and uWSGI."""
 
+import os
 import sys
 import urllib.request
 
-URL = "http://127.0.0.1:8080/health"
+# nginx's HTTP port (the image's ENV).
+URL = f"http://127.0.0.1:{os.environ['NGINX_PORT']}/health"
 
 
 def main() -> int:

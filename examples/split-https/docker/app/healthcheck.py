@@ -4,11 +4,13 @@ The app container speaks only the uwsgi protocol, so this sends one uwsgi
 request (a 4-byte header, then length-prefixed CGI variables) by hand.
 """
 
+import os
 import socket
 import struct
 import sys
 
-PORT = 3031
+# The port of uWSGI's socket, address:port (the image's ENV).
+PORT = int(os.environ["UWSGI_SOCKET"].rpartition(":")[2])
 VARIABLES = {
     "REQUEST_METHOD": "GET",
     "PATH_INFO": "/health",

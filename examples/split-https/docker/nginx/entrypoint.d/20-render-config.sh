@@ -1,10 +1,11 @@
 #!/bin/sh
-# Write nginx's configuration from its template and the settings (defaults:
-# the Dockerfile's ENV) to /tmp/nginx.conf, so the root filesystem can stay
+# Write nginx's configuration from its template (NGINX_TEMPLATE) and the
+# settings (defaults: the Dockerfile's ENV) to NGINX_RUN_DIR, where the
+# image's /etc/nginx/nginx.conf leads, so the root filesystem can stay
 # read-only.
 set -eu
 
-generated=/tmp/nginx
+generated=$NGINX_RUN_DIR
 
 die() {
     echo "20-render-config.sh: $*" >&2
@@ -66,15 +67,18 @@ if [ -n "$NGINX_LIMIT_REQ" ]; then
     echo "limit_req zone=per_client_rate${NGINX_LIMIT_REQ#"$rate"} nodelay;" >"$generated/limit-req.conf"
 fi
 
-# HTTP/2 for clients that offer it: nginx 1.25.1 and later switch it on with
-# `http2 on`, older ones (Debian 12's, Ubuntu 24.04's) on the listen line.
-version=$(nginx -v 2>&1 | sed 's|.*nginx/||')
-if [ "$(printf '%s\n' 1.25.1 "$version" | sort -V | head -n 1)" = 1.25.1 ]; then
-    printf 'listen 8443 ssl default_server;\nhttp2 on;\n'
-else
-    echo 'listen 8443 ssl http2 default_server;'
-fi >"$generated/listen-https.conf"
+# With HTTPS (images that set NGINX_TLS_PORT), HTTP/2 for clients that offer
+# it: nginx 1.25.1 and later switch it on with `http2 on`, older ones (Debian
+# 12's, Ubuntu 24.04's) on the listen line.
+if [ -n "${NGINX_TLS_PORT:-}" ]; then
+    version=$(nginx -v 2>&1 | sed 's|.*nginx/||')
+    if [ "$(printf '%s\n' 1.25.1 "$version" | sort -V | head -n 1)" = 1.25.1 ]; then
+        printf 'listen %s ssl default_server;\nhttp2 on;\n' "$NGINX_TLS_PORT"
+    else
+        echo "listen $NGINX_TLS_PORT ssl http2 default_server;"
+    fi >"$generated/listen-https.conf"
+fi
 
 # Only these variables are replaced; nginx's own $variables are left alone.
-variables=$(env | sed -n 's/^\(NGINX_[A-Z_]*\|LOG_FORMAT\)=.*/${\1}/p')
-envsubst "$variables" </etc/nginx/templates/nginx.conf.template >/tmp/nginx.conf
+variables=$(env | sed -n 's/^\(NGINX_[A-Z_]*\|LOG_FORMAT\|UWSGI_SOCKET\)=.*/${\1}/p')
+envsubst "$variables" <"$NGINX_TEMPLATE" >"$generated/nginx.conf"
