@@ -91,8 +91,8 @@ def test_the_uid_is_one_build_argument(variant, tmp_path):
                "--volume", f"{key}:{CONTEXT['_secret_key_file']}:ro", image)  # fmt: skip
         wait_serving(name, port)
         assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
-        top = docker("top", name, "-eo", "uid,gid,args").stdout.splitlines()
-        ids = {tuple(line.split()[:2]) for line in top[1:]}
+        top = docker("top", name, "-eo", "pid,uid,gid,args").stdout.splitlines()
+        ids = {tuple(line.split()[1:3]) for line in top[1:]}
         assert len(top) > 4 and ids == {("12345", "12345")}, top  # tini, supervise, nginx, uWSGI
         wait_healthy(name)
     finally:
