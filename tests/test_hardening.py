@@ -75,6 +75,7 @@ def test_every_process_runs_as_non_root(served):
         assert users and users.isdisjoint({"root", "0"}), top
 
 
+@pytest.mark.varies_with()  # the same useradd on every base
 @only("single")
 def test_the_uid_is_one_build_argument(variant, tmp_path):
     """The image's user is the build argument APP_UID (its group follows):
