@@ -17,7 +17,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
-CHOICES = {key: value for key, value in CONTEXT.items() if isinstance(value, list)}
+CHOICES = {
+    key: value
+    for key, value in CONTEXT.items()
+    if isinstance(value, list) and not key.startswith("_")
+}
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -60,10 +60,13 @@ def test_baked_links_lead_somewhere(baked):
 
 
 def image_env(dockerfile):
-    """{name: value} of every variable the Dockerfile's ENV instructions set."""
+    """{name: value} of every variable the Dockerfile's ENV instructions set,
+    a build argument's default put in for its ${NAME}."""
+    arguments = dict(re.findall(r"^ARG ([A-Z][A-Z0-9_]*)=(\S+)$", dockerfile, re.M))
     env = {}
     for block in re.findall(r"^ENV ((?:.*\\\n)*.*)$", dockerfile, re.M):
         for name, value in re.findall(r'\b([A-Z][A-Z0-9_]*)=("[^"]*"|\S+)', block):
+            value = re.sub(r"\$\{(\w+)\}", lambda m: arguments.get(m[1], m[0]), value)
             env[name] = value.strip('"')
     return env
 
