@@ -111,7 +111,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATABASE_PASSWORD_FILE=/run/secrets/db_password \
 {% endif %}
     SECRET_KEY_FILE=/run/secrets/secret_key
-# Settings, all overridable with docker run -e (README.md).
+# Settings, all overridable with docker run -e (docs/settings.md).
 {{ m.env(m.common_settings + m.uwsgi_settings + m.app_settings + m.nginx_settings) }}
 COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh

@@ -79,7 +79,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && groupadd --gid "$APP_GID" app \
     && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
-# Settings, read by the entrypoint when the container starts (README.md).
+# Settings, read by the entrypoint when the container starts (docs/settings.md).
 {{ m.env(m.common_settings + m.nginx_settings) }}
 COPY docker/nginx/nginx.conf.template ${NGINX_TEMPLATE}
 COPY docker/nginx/server.d/ ${NGINX_SNIPPETS}/
@@ -146,7 +146,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DATABASE_PASSWORD_FILE=/run/secrets/db_password \
 {% endif %}
     SECRET_KEY_FILE=/run/secrets/secret_key
-# Settings, all overridable with docker run -e (README.md).
+# Settings, all overridable with docker run -e (docs/settings.md).
 {{ m.env(m.common_settings + m.uwsgi_settings + m.app_settings) }}
 COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
