@@ -1,9 +1,12 @@
 """Fixtures and pytest hooks: one bake per combination, the run's summary."""
 
+import fcntl
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cookiecutter import environment
 from helpers import (
     BAKED,
     BUILDS,
@@ -13,9 +16,52 @@ from helpers import (
     make_certificate,
     summary_lines,
 )
+from jinja2 import BytecodeCache
+from pytest_cookies.plugin import Cookies
 
 # The Docker fixtures (engine, variant, served, fresh).
 pytest_plugins = ["deployments"]
+
+COMBINATIONS = combinations()
+
+
+class CompiledTemplates(BytecodeCache):
+    """Jinja's own cache of compiled templates, kept in memory across bakes:
+    cookiecutter makes a new environment per bake, which compiles each of the
+    template's files anew (half of a bake's time, measured). Jinja checks
+    each entry against the source's checksum; one cache per configuration of
+    the environment (delimiters, whitespace, extensions), as the compiled code
+    depends on it. What a bake writes is the same byte for byte."""
+
+    caches = {}
+
+    def __init__(self):
+        self.compiled = {}
+
+    @classmethod
+    def of(cls, env):
+        lexing = ["block_start_string", "block_end_string", "variable_start_string"]
+        lexing += ["variable_end_string", "comment_start_string", "comment_end_string"]
+        lexing += ["line_statement_prefix", "line_comment_prefix", "trim_blocks"]
+        lexing += ["lstrip_blocks", "newline_sequence", "keep_trailing_newline"]
+        lexing += ["optimized", "autoescape"]
+        key = (*(repr(getattr(env, name)) for name in lexing), *sorted(env.extensions))
+        return cls.caches.setdefault(key, cls())
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+def _init_with_cache(self, *args, __init__=environment.StrictEnvironment.__init__, **kwargs):
+    __init__(self, *args, **kwargs)
+    self.bytecode_cache = CompiledTemplates.of(self)
+
+
+environment.StrictEnvironment.__init__ = _init_with_cache
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +80,75 @@ class Bake:
     answers: dict
     project: Path
 
+    @property
+    def name(self):
+        return combination_id(self.answers)
 
-@pytest.fixture(scope="session", params=combinations(), ids=combination_id)
-def baked(request, cookies_session):
+
+class BakeStore:
+    """Each combination baked once per run, whichever process needs it first:
+    pytest-xdist's workers share the folder (their base folders' parent), a
+    lock per combination, and a note of where it was baked or why it failed."""
+
+    def __init__(self, root, config, config_file):
+        self.root, self.config, self.config_file = root, config, config_file
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.known = {}
+
+    def get(self, index, wait=True):
+        """The bake of COMBINATIONS[index]; None when another process holds
+        its lock and wait is false."""
+        if index in self.known:
+            return self.known[index]
+        answers = COMBINATIONS[index]
+        note = self.root / f"{index:03d}.json"
+        with (self.root / f"{index:03d}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            if not note.exists():
+                folder = self.root / f"{index:03d}"
+                cookies = Cookies(str(REPO), lambda _: folder, self.config_file)
+                folder.mkdir()
+                result = cookies.bake(extra_context=answers)
+                if result.exit_code == 0:
+                    self.config.stash[BAKED].add(combination_id(answers))
+                    text = {"project": str(result.project_path)}
+                else:
+                    text = {"error": f"{combination_id(answers)}: {result.exception!r}"}
+                note.write_text(json.dumps(text))
+            text = json.loads(note.read_text())
+        assert "error" not in text, text["error"]
+        self.known[index] = Bake(answers, Path(text["project"]))
+        return self.known[index]
+
+    def all(self):
+        """Every combination's bake; those another process bakes now are
+        taken last, so that two processes bake different ones."""
+        for index in range(len(COMBINATIONS)):
+            self.get(index, wait=False)
+        return [self.get(index) for index in range(len(COMBINATIONS))]
+
+
+@pytest.fixture(scope="session")
+def bake_store(request, tmp_path_factory, _cookiecutter_config_file):
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(request.config, "workerinput"):  # a pytest-xdist worker
+        root = root.parent
+    return BakeStore(root / "bakes", request.config, _cookiecutter_config_file)
+
+
+@pytest.fixture(scope="session", params=COMBINATIONS, ids=combination_id)
+def baked(request, bake_store):
     """One bake per combination, shared by every test of that combination."""
-    result = cookies_session.bake(extra_context=request.param)
-    assert result.exit_code == 0, result.exception
-    request.config.stash[BAKED].add(combination_id(request.param))
-    return Bake(request.param, result.project_path)
+    return bake_store.get(request.param_index)
+
+
+@pytest.fixture(scope="session")
+def bakes(bake_store):
+    """The bakes of every combination, for the checks run once per distinct file."""
+    return bake_store.all()
 
 
 # Measured on 2 cores: about 19 min, most of it uWSGI compiled under QEMU.
@@ -56,13 +163,31 @@ def pytest_collection_modifyitems(config, items):
     """The swarm tests last: after `docker swarm leave` (measured on engine
     20.10), containers started before it resolve no names on their networks
     any more: a split deployment of an earlier fixture would answer 502.
+    The Docker tests share one engine: under pytest-xdist (--dist loadgroup)
+    they run in one worker, in this order.
     The arm64 test only when `-m` asks for it."""
     items.sort(key=lambda item: "swarm" in getattr(item, "fixturenames", ()))
     wanted = config.option.markexpr or ""
-    if "arm64" not in wanted or "not arm64" in wanted:
-        for item in items:
-            if item.get_closest_marker("arm64"):
-                item.add_marker(pytest.mark.skip(reason=ARM64_SKIP))
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("docker"))
+        if item.get_closest_marker("arm64") and ("arm64" not in wanted or "not arm64" in wanted):
+            item.add_marker(pytest.mark.skip(reason=ARM64_SKIP))
+
+
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands what it baked and built to the controller."""
+    config = session.config
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["baked"] = sorted(config.stash[BAKED])
+        config.workeroutput["builds"] = config.stash[BUILDS]
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's controller
+def pytest_testnodedown(node, error):
+    output = getattr(node, "workeroutput", {})
+    node.config.stash[BAKED].update(output.get("baked", ()))
+    node.config.stash[BUILDS].update(output.get("builds", {}))
 
 
 def pytest_terminal_summary(terminalreporter, config):

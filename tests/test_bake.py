@@ -1,13 +1,17 @@
 """Bake every combination of choices; lint and test each with the real tools."""
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import sys
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import CONTEXT, actionlint, load_hook, run, tool
+from helpers import CONTEXT, actionlint, combination_id, combinations, load_hook, run, tool
 
 post = load_hook("post_gen_project")
 
@@ -68,23 +72,198 @@ def make(project, *targets, check=True):
     return run("make", "--no-print-directory", *targets, cwd=project, env=DEV_ENV, check=check)
 
 
-def test_make_check_passes(baked):
-    """Every lint (ruff, hadolint with warnings failing, shellcheck, pymarkdown)
-    and the baked project's own tests, as CI and pre-commit run them."""
-    make(baked.project, "check")
+def digest(*parts):
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()
 
 
-def test_nginx_config_is_valid(baked, tmp_path, certificate):
+def distinct(bakes, select, config=()):
+    """{key: (bake, file)}: each file select(project) yields, once per distinct
+    content (and path, and content of the config files that shape a tool's
+    verdict on it), with the first bake that holds it."""
+    found = {}
+    for bake in bakes:
+        shaping = digest(*(read(bake.project / name) for name in config))
+        for file in select(bake.project):
+            key = (shaping, str(file.relative_to(bake.project)), digest(file.read_bytes()))
+            found.setdefault(key, (bake, file))
+    return found
+
+
+def read(path):
+    return path.read_bytes() if path.exists() else b"(none)"
+
+
+def named(text, bakes):
+    """A tool's output with each bake's folder named by its combination."""
+    for bake in bakes:
+        text = text.replace(f"{bake.project}/", f"[{bake.name}]/")
+    return text
+
+
+def run_once_per_distinct_file(bakes, select, config, command):
+    """command over the distinct files of every bake, run once per distinct
+    content of its config files, in a bake that holds them; the keys checked."""
+    files = distinct(bakes, select, config)
+    groups = {}
+    for (shaping, *_), (bake, file) in files.items():
+        groups.setdefault(shaping, (bake, []))[1].append(file)
+
+    def check(bake, group):
+        result = run(*command, *group, cwd=bake.project, env=DEV_ENV, check=False)
+        output = f"{' '.join(command)}: {result.stdout}{result.stderr}"
+        return named(output, bakes) if result.returncode != 0 else None
+
+    assert [failure for failure in concurrently(check, groups.values()) if failure] == []
+    return set(files)
+
+
+def concurrently(function, arguments):
+    """function(*each argument), one process's tool per core at a time."""
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        return list(pool.map(lambda args: function(*args), arguments))
+
+
+def python_files(project):
+    return sorted(project.rglob("*.py"))
+
+
+def shell_scripts(project):  # find . -name '*.*sh' -not -path './.venv/*'
+    return sorted(p for p in project.rglob("*.*sh") if p.is_file() and ".venv" not in p.parts)
+
+
+def markdown_files(project):  # pymarkdown scan --recurse --exclude .venv/ .
+    return sorted(p for p in project.rglob("*.md") if ".venv" not in p.parts)
+
+
+RUFF_CONFIG = ["pyproject.toml", "ruff.toml", ".ruff.toml"]
+
+# make lint's commands (the baked Makefile), each run over the distinct files
+# of every bake: (what it reads, the files configuring it, the command).
+LINTS = {
+    "ruff check .": (python_files, RUFF_CONFIG, ["ruff", "check", "--force-exclude"]),
+    "ruff format --check .": (
+        python_files,
+        RUFF_CONFIG,
+        ["ruff", "format", "--check", "--force-exclude"],
+    ),
+    "hadolint Dockerfile": (
+        lambda project: [project / "Dockerfile"],
+        [".hadolint.yaml"],
+        ["hadolint"],
+    ),
+    "find . -name '*.*sh' -not -path './.venv/*' -exec shellcheck {} +": (
+        shell_scripts,
+        [".shellcheckrc"],
+        ["shellcheck"],
+    ),
+    "pymarkdown scan --recurse --exclude .venv/ .": (
+        markdown_files,
+        ["pyproject.toml", ".pymarkdown", ".pymarkdown.json", ".pymarkdown.yaml"],
+        ["pymarkdown", "scan"],
+    ),
+}
+
+
+@pytest.mark.parametrize("command", LINTS)
+def test_lint_passes_on_each_distinct_file(bakes, command):
+    """Each of make lint's linters on every distinct file of every bake (with
+    warnings failing, as CI and pre-commit run them), once per content."""
+    select, config, (name, *args) = LINTS[command]
+    checked = run_once_per_distinct_file(bakes, select, config, [tool(name), *args])
+    assert checked == set(distinct(bakes, select, config))
+    assert len(bakes) == len(combinations())
+
+
+def test_make_lint_runs_these_linters(bakes):
+    """The linters above are make lint's, in every distinct Makefile."""
+    makefiles = distinct(bakes, lambda project: [project / "Makefile"])
+    for bake, _ in makefiles.values():
+        lines = make(bake.project, "-n", "lint").stdout.splitlines()
+        assert lines == list(LINTS), bake.name
+
+
+# What the baked project's own tests read: its Python, their data (templates,
+# static files) and pytest's settings (pyproject.toml's [tool.pytest]).
+TEST_INPUTS = ["app", "tests", "migrations", "*.py", "pytest.ini", "conftest.py"]
+
+
+def inputs_of_tests(project):
+    files = sorted(
+        file
+        for pattern in TEST_INPUTS
+        for path in project.glob(pattern)
+        for file in ([path] if path.is_file() else path.rglob("*"))
+        if file.is_file()
+    )
+    settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]
+    return [str(f.relative_to(project)).encode() + f.read_bytes() for f in files] + [
+        json.dumps(settings, sort_keys=True).encode()
+    ]
+
+
+def test_baked_tests_pass_on_each_distinct_source(bakes):
+    """The baked project's own tests (make test), once per distinct set of the
+    files they read."""
+    sources = {}
+    for bake in bakes:
+        sources.setdefault(digest(*inputs_of_tests(bake.project)), bake)
+
+    def check(bake):
+        result = make(bake.project, "test", check=False)
+        return f"{bake.name}: {result.stdout}{result.stderr}" if result.returncode else None
+
+    assert [
+        failure for failure in concurrently(check, [(b,) for b in sources.values()]) if failure
+    ] == []
+    assert len(sources) > 1 and len(bakes) == len(combinations())
+
+
+def covering(combos, features):
+    """The fewest combinations (greedily, first first) holding each feature
+    (a function of the answers) of every combination."""
+    wanted = {(i, feature(answers)) for answers in combos for i, feature in enumerate(features)}
+    chosen = []
+    while wanted:
+        best = max(combos, key=lambda a: len(wanted & {(i, f(a)) for i, f in enumerate(features)}))
+        wanted -= {(i, f(best)) for i, f in enumerate(features)}
+        chosen.append(best)
+    return chosen
+
+
+# make check, wired as the Makefile writes it, on bakes that hold every answer
+# of these choices and each deployment with each https answer.
+MAKE_CHECK_COVERS = [
+    *(lambda answers, key=key: answers[key] for key in ["database", "ci"]),
+    lambda answers: (answers["deployment"], answers["https"]),
+]
+MAKE_CHECKED = covering(combinations(), MAKE_CHECK_COVERS)
+
+
+@pytest.mark.parametrize("answers", MAKE_CHECKED, ids=combination_id)
+def test_make_check_passes(bake_store, answers):
+    """Every lint and the baked project's own tests, as CI and pre-commit run
+    them: make check itself."""
+    make(bake_store.get(combinations().index(answers)).project, "check")
+
+
+def test_make_check_runs_on_each_distinct_makefile(bakes):
+    checked = {combination_id(answers) for answers in MAKE_CHECKED}
+    makefiles = {digest(read(bake.project / "Makefile")): bake.name for bake in bakes}
+    assert {
+        digest(read(bake.project / "Makefile")) for bake in bakes if bake.name in checked
+    } == set(makefiles)
+
+
+def render_nginx_config(project, https, tmp_path, certificate):
     """The entrypoint's script renders nginx's configuration from the image's
     default settings (per-client limits on, to check their lines too), and
     nginx -t accepts it. The image's paths are its ENV: here they lead to the
     project's files, a test certificate and a folder of the test's own."""
-    answers, project = baked.answers, baked.project
     generated = tmp_path / "generated"
     nginx = project / "docker" / "nginx"
     paths = image_paths(project)
     assert paths["NGINX_PORT"] == CONTEXT["_container_port"]
-    assert ("NGINX_TLS_PORT" in paths) == (answers["https"] != "none")
+    assert ("NGINX_TLS_PORT" in paths) == (https != "none")
     paths.update(
         NGINX_TEMPLATE=str(nginx / "nginx.conf.template"),
         NGINX_RUN_DIR=str(generated),
@@ -103,45 +282,68 @@ def test_nginx_config_is_valid(baked, tmp_path, certificate):
     assert not re.findall(r"\$\{\w+\}", text)  # every setting filled in
     limit_req = (generated / "limit-req.conf").read_text()
     assert limit_req == "limit_req zone=per_client_rate burst=20 nodelay;\n"
-    assert ("ssl_certificate " in text) == (answers["https"] != "none")
+    assert ("ssl_certificate " in text) == (https != "none")
     # -t parses the whole file, includes and all, and opens what it would use.
     run(tool("nginx"), "-t", "-q", "-e", "stderr", "-c", config)
 
 
-def test_compose_file_matches_the_schema(baked):
-    answers, project = baked.answers, baked.project
-    if answers["deployment"] != "split":
-        assert not (project / "compose.yaml").exists()
-        return
-    run(
-        tool("check-jsonschema"),
-        "--builtin-schema",
-        "vendor.compose-spec",
-        str(project / "compose.yaml"),
-    )
+def nginx_inputs(bake):
+    """What the rendered configuration depends on: nginx's folder, the image's
+    defaults and paths, and whether HTTPS is on."""
+    nginx = bake.project / "docker" / "nginx"
+    files = sorted(f for f in nginx.rglob("*") if f.is_file())
+    image = {**image_defaults(bake.project), **image_paths(bake.project)}
+    defaults = json.dumps(image, sort_keys=True)
+    parts = [str(f.relative_to(nginx)).encode() + f.read_bytes() for f in files]
+    return digest(*parts, defaults.encode(), bake.answers["https"].encode())
 
 
-# The CI file and the dependency-update configuration of each CI platform.
+def test_nginx_config_is_valid_on_each_distinct_input(bakes, tmp_path, certificate):
+    """nginx -t on the configuration each distinct set of inputs renders."""
+    inputs = {}
+    for bake in bakes:
+        inputs.setdefault(nginx_inputs(bake), bake)
+    for number, bake in enumerate(inputs.values()):
+        try:
+            render_nginx_config(
+                bake.project, bake.answers["https"], tmp_path / str(number), certificate
+            )
+        except AssertionError as error:
+            raise AssertionError(f"{bake.name}: {error}") from error
+    assert len(inputs) > 1 and len(bakes) == len(combinations())
+
+
+# Each configuration file with the schema it is written for (check-jsonschema's
+# built-in ones), in every bake that holds it.
 SCHEMAS = {
-    "github": [
-        ("vendor.github-workflows", ".github/workflows/ci.yml"),
-        ("vendor.dependabot", ".github/dependabot.yml"),
-    ],
-    "gitlab": [("vendor.gitlab-ci", ".gitlab-ci.yml"), ("vendor.renovate", "renovate.json")],
+    "compose.yaml": "vendor.compose-spec",
+    ".github/workflows/ci.yml": "vendor.github-workflows",
+    ".github/dependabot.yml": "vendor.dependabot",
+    ".gitlab-ci.yml": "vendor.gitlab-ci",
+    "renovate.json": "vendor.renovate",
 }
 
 
-@pytest.mark.parametrize("platform", SCHEMAS)
-def test_ci_files_match_their_schemas(baked, platform):
-    answers, project = baked.answers, baked.project
-    for schema, path in SCHEMAS[platform]:
-        if answers["ci"] != platform:
-            assert not (project / path).exists()
-        else:
-            run(tool("check-jsonschema"), "--builtin-schema", schema, str(project / path))
-    if answers["ci"] == platform == "github":
-        result = actionlint(project / ".github" / "workflows" / "ci.yml")
-        assert result.returncode == 0, result.stdout
+def existing(path):
+    return lambda project: [project / path] if (project / path).exists() else []
+
+
+@pytest.mark.parametrize("path", SCHEMAS)
+def test_config_file_matches_its_schema(bakes, path):
+    """Each distinct content of the file, validated against its schema."""
+    select = existing(path)
+    command = [tool("check-jsonschema"), "--builtin-schema", SCHEMAS[path]]
+    checked = run_once_per_distinct_file(bakes, select, [], command)
+    assert checked and checked == set(distinct(bakes, select))
+
+
+def test_github_workflow_passes_actionlint(bakes):
+    """actionlint on each distinct GitHub workflow (see helpers.actionlint)."""
+    files = distinct(bakes, existing(".github/workflows/ci.yml"), [".github/actionlint.yaml"])
+    assert files
+    for _, workflow in files.values():
+        result = actionlint(workflow)
+        assert result.returncode == 0, named(result.stdout, bakes)
 
 
 SETTINGS = [
