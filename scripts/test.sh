@@ -2,8 +2,10 @@
 # Run the template's whole test suite; installs what it needs first.
 #   scripts/test.sh                 everything (bakes, lints, Docker builds)
 #   scripts/test.sh -m "not docker" the fast part, without Docker
-# Arguments go to pytest. The Docker tests start an engine themselves when
-# none answers and this is root on Debian (see scripts/ensure-docker.sh).
+# Arguments go to pytest, which runs one worker per core (pytest-xdist; the
+# Docker tests all in one of them, in order); -n 0 runs everything in this
+# process. The Docker tests start an engine themselves when none answers and
+# this is root on Debian (see scripts/ensure-docker.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,7 +2,6 @@
 
 import fcntl
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from helpers import (
     BAKED,
     BUILDS,
     REPO,
+    Bake,
     combination_id,
     combinations,
     make_certificate,
@@ -73,16 +73,6 @@ def pytest_configure(config):
     config.option.template = str(REPO)
     config.stash[BAKED] = set()
     config.stash[BUILDS] = {}
-
-
-@dataclass(frozen=True)
-class Bake:
-    answers: dict
-    project: Path
-
-    @property
-    def name(self):
-        return combination_id(self.answers)
 
 
 class BakeStore:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,18 @@ def combinations():
 
 def combination_id(answers):
     return "-".join(f"{key}:{value}" for key, value in answers.items())
+
+
+@dataclass(frozen=True)
+class Bake:
+    """A baked project and the answers it was baked from."""
+
+    answers: dict
+    project: Path
+
+    @property
+    def name(self):
+        return combination_id(self.answers)
 
 
 def skip_or_fail(reason):

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import CONTEXT, actionlint, combination_id, combinations, load_hook, run, tool
+from helpers import CONTEXT, Bake, actionlint, combination_id, combinations, load_hook, run, tool
 
 post = load_hook("post_gen_project")
 
@@ -123,6 +123,17 @@ def concurrently(function, arguments):
         return list(pool.map(lambda args: function(*args), arguments))
 
 
+def assert_covers(checked, bakes, select):
+    """No file escapes the check: each (path, content) any bake of any
+    combination holds was among the files checked."""
+    baked = {
+        (str(file.relative_to(bake.project)), digest(file.read_bytes()))
+        for bake in bakes
+        for file in select(bake.project)
+    }
+    assert baked and {(path, content) for _, path, content in checked} == baked
+
+
 def python_files(project):
     return sorted(project.rglob("*.py"))
 
@@ -136,6 +147,8 @@ def markdown_files(project):  # pymarkdown scan --recurse --exclude .venv/ .
 
 
 RUFF_CONFIG = ["pyproject.toml", "ruff.toml", ".ruff.toml"]
+SHELLCHECK = "find . -name '*.*sh' -not -path './.venv/*' -exec shellcheck {} +"
+PYMARKDOWN = "pymarkdown scan --recurse --exclude .venv/ ."
 
 # make lint's commands (the baked Makefile), each run over the distinct files
 # of every bake: (what it reads, the files configuring it, the command).
@@ -151,12 +164,12 @@ LINTS = {
         [".hadolint.yaml"],
         ["hadolint"],
     ),
-    "find . -name '*.*sh' -not -path './.venv/*' -exec shellcheck {} +": (
+    SHELLCHECK: (
         shell_scripts,
         [".shellcheckrc"],
         ["shellcheck"],
     ),
-    "pymarkdown scan --recurse --exclude .venv/ .": (
+    PYMARKDOWN: (
         markdown_files,
         ["pyproject.toml", ".pymarkdown", ".pymarkdown.json", ".pymarkdown.yaml"],
         ["pymarkdown", "scan"],
@@ -168,10 +181,14 @@ LINTS = {
 def test_lint_passes_on_each_distinct_file(bakes, command):
     """Each of make lint's linters on every distinct file of every bake (with
     warnings failing, as CI and pre-commit run them), once per content."""
+    lint_each_distinct_file(bakes, command)
+    assert len(bakes) == len(combinations())
+
+
+def lint_each_distinct_file(bakes, command):
     select, config, (name, *args) = LINTS[command]
     checked = run_once_per_distinct_file(bakes, select, config, [tool(name), *args])
-    assert checked == set(distinct(bakes, select, config))
-    assert len(bakes) == len(combinations())
+    assert_covers(checked, bakes, select)
 
 
 def test_make_lint_runs_these_linters(bakes):
@@ -204,6 +221,11 @@ def inputs_of_tests(project):
 def test_baked_tests_pass_on_each_distinct_source(bakes):
     """The baked project's own tests (make test), once per distinct set of the
     files they read."""
+    assert make_test_each_distinct_source(bakes) > 1 and len(bakes) == len(combinations())
+
+
+def make_test_each_distinct_source(bakes):
+    """make test once per distinct set of what it reads; how many sets."""
     sources = {}
     for bake in bakes:
         sources.setdefault(digest(*inputs_of_tests(bake.project)), bake)
@@ -215,7 +237,7 @@ def test_baked_tests_pass_on_each_distinct_source(bakes):
     assert [
         failure for failure in concurrently(check, [(b,) for b in sources.values()]) if failure
     ] == []
-    assert len(sources) > 1 and len(bakes) == len(combinations())
+    return len(sources)
 
 
 def covering(combos, features):
@@ -334,7 +356,7 @@ def test_config_file_matches_its_schema(bakes, path):
     select = existing(path)
     command = [tool("check-jsonschema"), "--builtin-schema", SCHEMAS[path]]
     checked = run_once_per_distinct_file(bakes, select, [], command)
-    assert checked and checked == set(distinct(bakes, select))
+    assert_covers(checked, bakes, select)
 
 
 def test_github_workflow_passes_actionlint(bakes):
@@ -454,6 +476,30 @@ def test_make_check_fails_on_a_fault(default_bake, tmp_path, fault):
     with (project / path).open("a") as file:
         file.write(text)
     assert make(project, "check", check=False).returncode != 0
+
+
+# The check above that each fault fails, when run once per distinct file.
+CHECKS_OF_FAULTS = {
+    "failing-test": make_test_each_distinct_source,
+    "ruff": lambda bakes: lint_each_distinct_file(bakes, "ruff check ."),
+    "shellcheck": lambda bakes: lint_each_distinct_file(bakes, SHELLCHECK),
+    "hadolint": lambda bakes: lint_each_distinct_file(bakes, "hadolint Dockerfile"),
+    "markdown": lambda bakes: lint_each_distinct_file(bakes, PYMARKDOWN),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_distinct_file_checks_fail_on_a_fault(default_bake, tmp_path, fault):
+    """Of two bakes, the one with the fault fails the check, named."""
+    clean = Bake({"name": "clean"}, default_bake)
+    faulty = Bake({"name": "faulty"}, tmp_path / "project")
+    shutil.copytree(default_bake, faulty.project)
+    path, text = FAULTS[fault]
+    with (faulty.project / path).open("a") as file:
+        file.write(text)
+    with pytest.raises(AssertionError, match=re.escape(faulty.name)):
+        CHECKS_OF_FAULTS[fault]([clean, faulty])
+    CHECKS_OF_FAULTS[fault]([clean])
 
 
 def test_pre_commit_passes_on_a_fresh_bake(default_bake, tmp_path):
