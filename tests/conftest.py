@@ -153,10 +153,17 @@ def pytest_collection_modifyitems(config, items):
     """The swarm tests last: after `docker swarm leave` (measured on engine
     20.10), containers started before it resolve no names on their networks
     any more: a split deployment of an earlier fixture would answer 502.
+    The checks over every bake first: the longest (pymarkdown on each
+    README), they keep one worker busy while the others bake.
     The Docker tests share one engine: under pytest-xdist (--dist loadgroup)
     they run in one worker, in this order.
     The arm64 test only when `-m` asks for it."""
-    items.sort(key=lambda item: "swarm" in getattr(item, "fixturenames", ()))
+    items.sort(
+        key=lambda item: (
+            "swarm" in getattr(item, "fixturenames", ()),
+            "bakes" not in getattr(item, "fixturenames", ()),
+        )
+    )
     wanted = config.option.markexpr or ""
     for item in items:
         if item.get_closest_marker("docker"):
