@@ -173,18 +173,26 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session):
-    """A pytest-xdist worker hands what it baked and built to the controller."""
+    """A pytest-xdist worker hands what it baked and built, and how many Docker
+    runs it left out, to the controller (which collects nothing)."""
+    from deployments import NARROWED  # the plugin, once pytest_plugins loaded it
+
     config = session.config
     if hasattr(config, "workeroutput"):
         config.workeroutput["baked"] = sorted(config.stash[BAKED])
         config.workeroutput["builds"] = config.stash[BUILDS]
+        config.workeroutput["narrowed"] = config.stash.get(NARROWED, 0)
 
 
 @pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist's controller
 def pytest_testnodedown(node, error):
+    from deployments import NARROWED
+
     output = getattr(node, "workeroutput", {})
     node.config.stash[BAKED].update(output.get("baked", ()))
     node.config.stash[BUILDS].update(output.get("builds", {}))
+    # Every worker collects the same tests, so leaves out the same runs.
+    node.config.stash[NARROWED] = output.get("narrowed", 0)
 
 
 def pytest_terminal_summary(terminalreporter, config):

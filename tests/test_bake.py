@@ -485,6 +485,7 @@ CHECKS_OF_FAULTS = {
     "shellcheck": lambda bakes: lint_each_distinct_file(bakes, SHELLCHECK),
     "hadolint": lambda bakes: lint_each_distinct_file(bakes, "hadolint Dockerfile"),
     "markdown": lambda bakes: lint_each_distinct_file(bakes, PYMARKDOWN),
+    "markdown-docs": lambda bakes: lint_each_distinct_file(bakes, PYMARKDOWN),
 }
 
 
