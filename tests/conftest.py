@@ -16,7 +16,6 @@ from helpers import (
     make_certificate,
     summary_lines,
 )
-from jinja2 import BytecodeCache
 from pytest_cookies.plugin import Cookies
 
 # The Docker fixtures (engine, variant, served, fresh).
@@ -25,43 +24,35 @@ pytest_plugins = ["deployments"]
 COMBINATIONS = combinations()
 
 
-class CompiledTemplates(BytecodeCache):
-    """Jinja's own cache of compiled templates, kept in memory across bakes:
-    cookiecutter makes a new environment per bake, which compiles each of the
-    template's files anew (half of a bake's time, measured). Jinja checks
-    each entry against the source's checksum; one cache per configuration of
-    the environment (delimiters, whitespace, extensions), as the compiled code
-    depends on it. What a bake writes is the same byte for byte."""
-
-    caches = {}
-
-    def __init__(self):
-        self.compiled = {}
-
-    @classmethod
-    def of(cls, env):
-        lexing = ["block_start_string", "block_end_string", "variable_start_string"]
-        lexing += ["variable_end_string", "comment_start_string", "comment_end_string"]
-        lexing += ["line_statement_prefix", "line_comment_prefix", "trim_blocks"]
-        lexing += ["lstrip_blocks", "newline_sequence", "keep_trailing_newline"]
-        lexing += ["optimized", "autoescape"]
-        key = (*(repr(getattr(env, name)) for name in lexing), *sorted(env.extensions))
-        return cls.caches.setdefault(key, cls())
-
-    def load_bytecode(self, bucket):
-        if bucket.key in self.compiled:
-            bucket.bytecode_from_string(self.compiled[bucket.key])
-
-    def dump_bytecode(self, bucket):
-        self.compiled[bucket.key] = bucket.bytecode_to_string()
+# What Jinja's compiled code depends on, besides the source: the lexer's and
+# the code generator's settings, and the extensions (which bring the filters).
+COMPILE_SETTINGS = [
+    *["block_start_string", "block_end_string", "variable_start_string"],
+    *["variable_end_string", "comment_start_string", "comment_end_string"],
+    *["line_statement_prefix", "line_comment_prefix", "trim_blocks", "lstrip_blocks"],
+    *["newline_sequence", "keep_trailing_newline", "optimized", "autoescape", "finalize"],
+    "is_async",
+]
+COMPILED = {}
 
 
-def _init_with_cache(self, *args, __init__=environment.StrictEnvironment.__init__, **kwargs):
-    __init__(self, *args, **kwargs)
-    self.bytecode_cache = CompiledTemplates.of(self)
+def _compile_once(self, source, name=None, filename=None, raw=False, defer_init=False):
+    """Each template's Python code compiled once per run instead of once per
+    bake: cookiecutter makes a new Jinja environment for each bake, which
+    compiles every file (and file name) anew, about half a bake's time
+    (measured). A code object is kept per source, name and the environment's
+    settings it depends on; what a bake writes is the same byte for byte."""
+    if raw or not isinstance(source, str):
+        return _compile(self, source, name, filename, raw, defer_init)
+    settings = (*(repr(getattr(self, key)) for key in COMPILE_SETTINGS), *sorted(self.extensions))
+    key = (settings, source, name, filename, defer_init)
+    if key not in COMPILED:
+        COMPILED[key] = _compile(self, source, name, filename, raw, defer_init)
+    return COMPILED[key]
 
 
-environment.StrictEnvironment.__init__ = _init_with_cache
+_compile = environment.StrictEnvironment.compile
+environment.StrictEnvironment.compile = _compile_once
 
 
 @pytest.fixture(scope="session")
