@@ -146,8 +146,6 @@ def pytest_collection_modifyitems(config, items):
     any more: a split deployment of an earlier fixture would answer 502.
     The checks over every bake first: the longest (pymarkdown on each
     README), they keep one worker busy while the others bake.
-    The Docker tests share one engine: under pytest-xdist (--dist loadgroup)
-    they run in one worker, in this order.
     The arm64 test only when `-m` asks for it."""
     items.sort(
         key=lambda item: (
@@ -157,10 +155,22 @@ def pytest_collection_modifyitems(config, items):
     )
     wanted = config.option.markexpr or ""
     for item in items:
-        if item.get_closest_marker("docker"):
-            item.add_marker(pytest.mark.xdist_group("docker"))
         if item.get_closest_marker("arm64") and ("arm64" not in wanted or "not arm64" in wanted):
             item.add_marker(pytest.mark.skip(reason=ARM64_SKIP))
+        if item.get_closest_marker("docker") and getattr(config.option, "loadgroup", False):
+            in_one_worker(item)
+
+
+def in_one_worker(item):
+    """The Docker tests share one engine: under pytest-xdist (--dist loadgroup)
+    they all run in one worker, in the order above. pytest-xdist 3.8 puts a
+    test in a group by adding @group to its id, as Node._nodeid, which
+    pytest 9.2 no longer reads (it keeps Node._id): done here, and checked."""
+    from _pytest.nodeid import NodeId
+
+    if not item.nodeid.endswith("@docker"):
+        item._id = NodeId.parse(f"{item.nodeid}@docker")
+    assert item.nodeid.endswith("@docker"), "the Docker tests' xdist group did not take"
 
 
 def pytest_sessionfinish(session):
