@@ -82,18 +82,9 @@ CHECKS = {
     "author_name": check_text,
     "author_email": check_email,
     "host_port": check_port,
-    "host_https_port": check_port,
     "container_name": check_container_name,
     "image_name": check_image_name,
 }
-
-
-def port_clash(answers):
-    """With HTTPS on, both host ports are published: they must differ."""
-    port, https_port = str(answers["host_port"]), str(answers["host_https_port"])
-    if answers["https"] != "none" and port == https_port:
-        return f"host_https_port {https_port!r}: must differ from host_port with HTTPS on"
-    return None
 
 
 def database_clash(answers):
@@ -108,6 +99,10 @@ def database_clash(answers):
     return None
 
 
+# Checks of answers together, each returning an error message or None.
+CLASHES = [database_clash]
+
+
 def errors(answers):
     """One message per bad answer, in prompt order, then clashes between answers."""
     found = []
@@ -116,8 +111,7 @@ def errors(answers):
         message = check(value)
         if message:
             found.append(f"{key} {value!r}: {message}")
-    clashes = [clash for clash in (port_clash(answers), database_clash(answers)) if clash]
-    return found + clashes
+    return found + [message for clash in CLASHES if (message := clash(answers))]
 
 
 def main():

@@ -25,7 +25,6 @@ BAD = {
         "\u0661\u0663\u0663\u0667",
         "\u00b2",
     ],
-    "host_https_port": ["0", "65536", "443a", ""],
     "container_name": ["", "-web", ".web", "w", "web app", "web/a", "wéb", "web\n"],
     "image_name": ["", "My-App", "app:latest", "/app", "acme//app", "app-", "app\n"],
     "author_email": [
@@ -81,11 +80,6 @@ def cases(table, marks=()):
 )
 def test_bad_answer_stops_the_bake(cookies, capfd, key, value):
     assert_refused(cookies, capfd, {key: value}, key)
-
-
-def test_https_port_clash_stops_the_bake(cookies, capfd):
-    answers = {"https": "self-signed", "host_port": "8443", "host_https_port": "8443"}
-    assert_refused(cookies, capfd, answers, "host_https_port")
 
 
 def test_postgres_in_one_container_stops_the_bake(cookies, capfd):

@@ -447,7 +447,12 @@ def test_env_example_documents_the_image(baked):
     default, and the resource limits (none by default)."""
     lines = (baked.project / ".env.example").read_text().splitlines()
     documented = dict(line[2:].split("=", 1) for line in lines if re.match(r"# [A-Z_]+=", line))
-    assert documented == {**image_defaults(baked.project), "MEMORY_LIMIT": "", "CPU_LIMIT": ""}
+    limits = {"MEMORY_LIMIT": "", "CPU_LIMIT": ""}
+    # The host's ports, read by install.sh or compose and make dev.
+    ports = {"HOST_PORT": baked.answers["host_port"], "DEV_PORT": "8000"}
+    if baked.answers["https"] != "none":
+        ports |= {"HTTPS_PORT": "8443", "DEV_HTTPS_PORT": "8444"}
+    assert documented == {**image_defaults(baked.project), **limits, **ports}
 
 
 # A fault of each kind that make check must catch: (file, text appended).

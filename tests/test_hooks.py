@@ -169,7 +169,6 @@ GOOD_ANSWERS = {
     "author_name": "Your Name",
     "author_email": "you@example.com",
     "host_port": "1337",
-    "host_https_port": "8443",
     "container_name": "flask-app",
     "image_name": "flask-app",
     "https": "none",
@@ -183,7 +182,6 @@ ONE_BAD = {
     "author_name": "",
     "author_email": "you",
     "host_port": "99999",
-    "host_https_port": "0",
     "container_name": "-web",
     "image_name": "App",
 }
@@ -205,14 +203,6 @@ def test_errors_name_the_key_and_value(key, value):
 def test_errors_come_in_prompt_order():
     found = pre.errors({**ONE_BAD, "https": "none", "deployment": "single", "database": "none"})
     assert [message.split(" ", 1)[0] for message in found] == list(pre.CHECKS)
-
-
-@pytest.mark.parametrize("https", ["provided", "self-signed"])
-def test_https_needs_a_port_of_its_own(https):
-    clash = {**GOOD_ANSWERS, "https": https, "host_port": "8443"}
-    assert pre.errors(clash) == ["host_https_port '8443': must differ from host_port with HTTPS on"]
-    assert pre.errors({**clash, "https": "none"}) == []
-    assert pre.errors({**clash, "host_https_port": "443"}) == []
 
 
 @pytest.mark.parametrize("deployment", ["single", "split"])

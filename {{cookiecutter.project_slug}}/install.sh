@@ -7,24 +7,28 @@
 #                [--https-port PORT] [--cert FILE --key FILE]
 {% endif %}
 #       build the image, then start the container, replacing one of the same name
+#       the image it replaces stays as IMAGE:previous (one, for a rollback)
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
-#       remove the container and the image; the data volume and the secret key are kept
+#       remove the container and the images; the data volume (and the secret key in it) is kept
 #
-# Defaults: port {{ cookiecutter.host_port }}, name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
+# Defaults: port HOST_PORT ({{ cookiecutter.host_port }} unless set in .env or the shell),
+# name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
 {% if tls %}
-# HTTPS on port {{ cookiecutter.host_https_port }} with certs/tls.crt and certs/tls.key, mounted read-only
-# ({% if cookiecutter.https == "self-signed" %}made by scripts/self-signed-cert.sh when missing{% else %}yours; scripts/self-signed-cert.sh makes a test one{% endif %}).
+# HTTPS on port HTTPS_PORT (8443 unless set in .env or the shell) with
+# certs/tls.crt and certs/tls.key, mounted read-only ({% if cookiecutter.https == "self-signed" %}made by
+# scripts/self-signed-cert.sh when missing{% else %}yours; scripts/self-signed-cert.sh
+# makes a test one{% endif %}).
 {% endif %}
-# The app's secret key is {{ cookiecutter._secret_key_path }}, made on the first install
-# (scripts/make-secrets.sh) and mounted read-only.
+# The app's secret key is made on the first start and kept in the data volume;
+# {{ cookiecutter._secret_key_path }}, when there, is mounted read-only instead (app/secret_key.py).
 # Settings (README.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
-port={{ cookiecutter.host_port }}
+port=""
 {% if tls %}
-https_port={{ cookiecutter.host_https_port }}
+https_port=""
 cert=""
 key=""
 {% endif %}
@@ -85,6 +89,23 @@ check_key_readable() {
 }
 
 {% endif %}
+image_id() {
+    # The id of the image a name:tag points to, or nothing.
+    docker images --quiet --no-trunc "$1"
+}
+
+keep_previous() {
+    # The image just replaced becomes $image:previous, and the one that was
+    # :previous before goes: a re-install leaves two images, never a pile.
+    local replaced=$1 previous
+    previous=$(image_id "$image:previous")
+    [ -n "$replaced" ] && [ "$replaced" != "$(image_id "$image:latest")" ] || return 0
+    docker tag "$replaced" "$image:previous"
+    if [ -n "$previous" ] && [ "$previous" != "$replaced" ]; then
+        docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
+}
+
 remove_container() {
     if docker container inspect "$1" >/dev/null 2>&1; then
         docker stop "$1" >/dev/null
@@ -104,7 +125,7 @@ setting() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them, nor the secret key, a file of this project. Settings in .env, and
+    # them, nor the secret key kept there. Settings in .env, and
     # those set in this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*),
     # reach the container; others keep the image's defaults.
     # No Linux capabilities (nothing binds a port below 1024 or changes
@@ -112,8 +133,11 @@ install() {
     # No memory or CPU limit unless MEMORY_LIMIT (512m) or CPU_LIMIT (1.5) is
     # set; a CPU limit also sets the uWSGI worker count.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}"
-        --volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro"
         --cap-drop ALL --security-opt no-new-privileges --pids-limit {{ cookiecutter._pids_limit }}) variable limit
+    local replaced
+    if [ -f {{ cookiecutter._secret_key_path }} ]; then
+        options+=(--volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro")
+    fi
     limit=$(setting MEMORY_LIMIT)
     [ -z "$limit" ] || options+=(--memory "$limit")
     limit=$(setting CPU_LIMIT)
@@ -131,7 +155,7 @@ install() {
 {% if tls %}
     check_certificate
 {% endif %}
-    scripts/make-secrets.sh
+    replaced=$(image_id "$image:latest")
     docker build --tag "$image" .
 {% if tls %}
     check_key_readable
@@ -165,6 +189,7 @@ install() {
     fi
     [ -z "$old" ] || docker rm "$old" >/dev/null
     docker rename "$name-new" "$name"
+    keep_previous "$replaced"
     echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"
 }
 
@@ -173,11 +198,14 @@ uninstall() {
         die "nothing removed"
     fi
     remove_container "$name"
-    if docker image inspect "$image" >/dev/null 2>&1; then
-        docker rmi "$image" >/dev/null
-    fi
-    echo "Removed $name and $image. Kept: the data volume (docker volume rm $name-data deletes it)" \
-        "and the secret key (rm {{ cookiecutter._secret_key_path }} deletes it, signing every user out)."
+    local tag
+    for tag in "$image" "$image:previous"; do
+        if docker image inspect "$tag" >/dev/null 2>&1; then
+            docker rmi "$tag" >/dev/null
+        fi
+    done
+    echo "Removed $name and $image. Kept: the data volume with the secret key" \
+        "(docker volume rm $name-data deletes both, signing every user out)."
 }
 
 main() {
@@ -200,7 +228,11 @@ main() {
         shift
     done
     cd "$(dirname "$0")"
+    port=${port:-$(setting HOST_PORT)}
+    port=${port:-{{ cookiecutter.host_port }}}
 {% if tls %}
+    https_port=${https_port:-$(setting HTTPS_PORT)}
+    https_port=${https_port:-8443}
     cert=${cert:-$PWD/certs/tls.crt}
     key=${key:-$PWD/certs/tls.key}
 {% endif %}

@@ -8,7 +8,8 @@
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept ({% if postgres %}a new key signs every user out,
 # the database keeps its first password{% else %}a new key signs every user out{% endif %}); only its permissions are
-# set again. install.sh and make up/dev run this.
+# set again. Swarm and Kubernetes, whose replicas span hosts, need these
+# (deploy/); {{ "compose makes its own in volumes" if cookiecutter.deployment == "split" else "install.sh mounts the key when it is here" }}, else the app makes one in its data volume.
 set -eu
 cd "$(dirname "$0")/.."
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 curl_options=(--silent --show-error)
 {% if tls %}
-base_url=${1:-https://localhost:${HTTPS_PORT:-{{ cookiecutter.host_https_port }}}}
+base_url=${1:-https://localhost:${HTTPS_PORT:-8443}}
 cacert=$(dirname "$0")/../certs/tls.crt
 if [ -f "$cacert" ]; then
     curl_options+=(--cacert "$cacert")
