@@ -87,7 +87,10 @@ SECRET_KEY_PATH = CONTEXT["_secret_key_path"]
 
 
 def secret_key_volume(project):
-    """docker run's option that mounts the project's secret key as install.sh does."""
+    """docker run's option that mounts a given secret key (scripts/make-secrets.sh
+    makes it when missing), as install.sh does when the file is there."""
+    if not (project / SECRET_KEY_PATH).exists():
+        run("scripts/make-secrets.sh", cwd=project)
     return ["--volume", f"{project / SECRET_KEY_PATH}:{CONTEXT['_secret_key_file']}:ro"]
 
 
@@ -228,8 +231,6 @@ def bake_and_build(request, cookies_session, base_image, deployment, https="none
     )
     assert bake.exit_code == 0, bake.exception
     built = Variant(base_image, deployment, bake.project_path, name, baked_port)
-    # As install.sh and make up do first: compose and swarm read it from there.
-    run("scripts/make-secrets.sh", cwd=built.project)
     request.addfinalizer(lambda: remove_images(built.images))
     if built.split:
         built.images = [f"{name}-app", f"{name}-proxy"]

@@ -16,9 +16,7 @@ from engine import docker, free_port, http_get, wait_checks_pass, wait_healthy, 
 from helpers import CONTEXT, run
 from traffic import Loop
 
-UID = CONTEXT["_uid"]
 KEY_FILE = CONTEXT["_secret_key_file"]
-NO_VARIABLE = "and SECRET_KEY is not set (README.md)"
 
 pytestmark = pytest.mark.docker
 
@@ -71,11 +69,10 @@ def install(variant, project, name, port):
 
 @contextmanager
 def started_copy(variant, tmp_path, name, settings):
-    """A copy of the variant's project, without its secret key, with the test
-    routes and .env settings, installed; removed afterwards (the key is kept)."""
+    """A copy of the variant's project, as baked (no secret key given), with the
+    test routes and .env settings, installed; removed afterwards."""
     project = tmp_path / name
-    shutil.copytree(variant.project, project)
-    shutil.rmtree(project / SECRET_KEY_PATH.split("/")[0])
+    shutil.copytree(variant.project, project, ignore=shutil.ignore_patterns("secrets"))
     with (project / "wsgi.py").open("a") as wsgi:
         wsgi.write(TEST_ROUTES)
     (project / ".env").write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
@@ -88,7 +85,9 @@ def started_copy(variant, tmp_path, name, settings):
         else:
             compose = ["docker", "compose", "--project-name", name]
             run(*compose, "down", "--volumes", "--rmi", "local", cwd=project, check=False)
-            docker("rmi", "--force", f"{name}-app", f"{name}-proxy", check=False)
+            tags = ("", ":previous")
+            images = [f"{name}-{part}{tag}" for part in ("app", "proxy") for tag in tags]
+            docker("rmi", "--force", *images, check=False)
 
 
 def test_a_request_past_the_timeout_is_ended_and_its_worker_replaced(variant, tmp_path):
@@ -180,19 +179,26 @@ def container_id(name):
     return docker("inspect", "--format", "{{.Id}}", name).stdout.strip()
 
 
+def secret_key_lines(container):
+    log = docker("logs", container)
+    return [line for line in (log.stdout + log.stderr).splitlines() if "secret key" in line]
+
+
 @pytest.mark.varies_with()
-def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
-    """The first install makes the secret key (mode 0640, the container's
-    group); a re-install of changed code keeps it, so a session cookie made
-    before is still valid; the key is mounted, never in the container's
-    settings or logs, and uninstalling leaves it."""
+def test_a_session_outlives_a_reinstall_and_the_secret_key_stays(variant, tmp_path):
+    """Nothing given, the first start makes the secret key and keeps it in
+    the data volume (one log line says so); a re-install of changed code
+    reuses it, so a session cookie made before is still valid; the key is
+    never in the container's settings or logs, nor a file of the project."""
     name = f"{variant.name}-session"
     project = tmp_path / name
-    key_file = project / SECRET_KEY_PATH
     with started_copy(variant, tmp_path, name, {}) as running:
-        key = key_file.read_text()
+        kept = f"{CONTEXT['_data_dir']}/secret_key"
+        assert secret_key_lines(running.app) == [
+            f"secret key: generated and kept in the data volume ({kept})"
+        ]
+        key = docker("exec", running.app, "cat", kept).stdout
         assert len(key) == 64
-        assert (key_file.stat().st_mode & 0o777, key_file.stat().st_gid) == (0o640, int(UID))
         status, headers, body = http_get(f"{running.url}/_test/visits")
         assert (status, json.loads(body)) == (200, {"visits": 1})
         cookie = headers["Set-Cookie"].split(";")[0]
@@ -204,25 +210,42 @@ def test_a_session_outlives_a_reinstall_and_the_key_stays(variant, tmp_path):
         assert container_id(again.app) != first
         status, _, body = http_get(f"{running.url}/_test/visits", headers={"Cookie": cookie})
         assert (status, json.loads(body)) == (200, {"visits": 2})
-        assert key_file.read_text() == key
+        assert secret_key_lines(again.app) == [f"secret key: reused from the data volume ({kept})"]
+        assert docker("exec", again.app, "cat", kept).stdout == key
         log = docker("logs", again.app)
         assert key not in docker("inspect", again.app).stdout + log.stdout + log.stderr
-    assert key_file.read_text() == key
+        assert not (project / SECRET_KEY_PATH).exists()
 
 
 @pytest.mark.varies_with()
-def test_without_a_secret_key_the_container_stops_with_one_line(variant):
+def test_the_secret_key_is_given_or_kept_else_the_start_stops_with_one_line(variant):
+    """A given file comes first, then SECRET_KEY; else one is kept in the data
+    volume. Where none can be kept (no volume, read-only), where swarm and
+    Kubernetes want one given (SECRET_KEY_GENERATE=false), or when the given
+    file is empty, the container stops with one line."""
     image = variant.images[0]  # the app's (split) or the only one
     read_only = ["--read-only", "--tmpfs", "/tmp"]
-    without = docker("run", "--rm", *read_only, image, check=False)
-    assert without.returncode == 1
-    [*_, line] = without.stderr.splitlines()
-    assert line == f"no secret key: no file at SECRET_KEY_FILE ({KEY_FILE}), {NO_VARIABLE}"
+    data_dir = CONTEXT["_data_dir"]
+    nowhere = docker("run", "--rm", *read_only, image, check=False)
+    assert nowhere.returncode == 1
+    assert nowhere.stderr.splitlines()[-1] == (
+        f"no secret key given, and none can be kept in FLASK_DATA_DIR ({data_dir}):"
+        " Read-only file system; mount a volume there, or give SECRET_KEY_FILE (README.md)"
+    )
+    required = ["--env", "SECRET_KEY_GENERATE=false"]
+    refused = docker("run", "--rm", *required, image, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1] == (
+        f"no secret key: no file at SECRET_KEY_FILE ({KEY_FILE}), SECRET_KEY is not set"
+        " and SECRET_KEY_GENERATE is off (README.md)"
+    )
     # SECRET_KEY, for platforms with variables only.
     name = f"{variant.name}-key-variable"
     try:
-        docker("run", "--detach", "--name", name, *read_only, "--env", "SECRET_KEY=k", image)
+        docker("run", "--detach", "--name", name, *read_only, *required, "--env", "SECRET_KEY=k",
+               image)  # fmt: skip
         wait_checks_pass(name)
+        assert secret_key_lines(name) == ["secret key: the given variable SECRET_KEY"]
     finally:
         docker("rm", "--force", name, check=False)
     # A file there comes first, even an empty one.
@@ -234,20 +257,37 @@ def test_without_a_secret_key_the_container_stops_with_one_line(variant):
     assert broken.stderr.splitlines()[-1] == f"SECRET_KEY_FILE {KEY_FILE} is empty"
 
 
+def image_id(reference):
+    return docker("images", "--quiet", "--no-trunc", reference).stdout.strip()
+
+
+REINSTALLS = 2
+
+
 @pytest.mark.varies_with()
-def test_a_reinstall_keeps_serving(variant, tmp_path):
-    """Re-installing changed code under a request every 20 ms. One container:
-    the swap leaves about a second without an answer (one port, one owner).
-    Split (make up, scripts/deploy.sh): new replicas before old ones go, no
-    request fails."""
-    with started_copy(variant, tmp_path, f"{variant.name}-swap", {}) as running:
-        project = tmp_path / f"{variant.name}-swap"
-        with (project / "app" / "__init__.py").open("a") as init:
-            init.write("# changed\n")
+def test_reinstalls_keep_serving_and_leave_one_previous_image(variant, tmp_path):
+    """Re-installing changed code, twice, under a request every 20 ms. One
+    container: each swap leaves about a second without an answer (one port,
+    one owner). Split (make up, scripts/deploy.sh): new replicas before old
+    ones go, no request fails. Each re-install keeps the image it replaced as
+    :previous and removes the one before: never more than two."""
+    name = f"{variant.name}-swap"
+    with started_copy(variant, tmp_path, name, {}) as running:
+        project = tmp_path / name
+        image = f"{name}-app" if variant.split else name
+        ids = [image_id(f"{image}:latest")]
         with Loop("127.0.0.1", running.port, path="/api/hello") as loop:
-            install(variant, project, f"{variant.name}-swap", running.port)
+            for change in range(REINSTALLS):
+                with (project / "app" / "__init__.py").open("a") as init:
+                    init.write(f"# change {change}\n")
+                install(variant, project, name, running.port)
+                ids.append(image_id(f"{image}:latest"))
             time.sleep(1)
         print(f"{variant.deployment}: {loop}")
+        assert len(set(ids)) == len(ids) == REINSTALLS + 1, ids
+        assert image_id(f"{image}:previous") == ids[-2]
+        left = [i for i in ids[:-2] if docker("image", "inspect", i, check=False).returncode == 0]
+        assert left == [], "an image replaced twice is removed"
         if variant.split:
             assert loop.failed == 0, loop
             # A request sent to a removed replica's address waits nginx's
@@ -256,5 +296,5 @@ def test_a_reinstall_keeps_serving(variant, tmp_path):
         else:
             # About 0.8 s without a listener, plus one TCP SYN retransmission
             # (1 s) for a connection opened while Docker wires up the new one.
-            assert loop.failed <= 40, loop
+            assert loop.failed <= 40 * REINSTALLS, loop
             assert loop.longest_gap < 2.0, loop

@@ -191,6 +191,8 @@ def remove_stack(stack):
 
 
 def deploy_stack(variant, stack, env):
+    # Swarm needs the secrets as files first (README.md), unlike compose.
+    run("scripts/make-secrets.sh", cwd=variant.project)
     # No registry here: the variant's images on this node, by their baked names.
     with settings_file(variant.project, env) as rest:
         docker(

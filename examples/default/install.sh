@@ -3,18 +3,20 @@
 #
 #   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
 #       build the image, then start the container, replacing one of the same name
+#       the image it replaces stays as IMAGE:previous (one, for a rollback)
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
-#       remove the container and the image; the data volume and the secret key are kept
+#       remove the container and the images; the data volume (and the secret key in it) is kept
 #
-# Defaults: port 1337, name flask-app, image flask-app.
-# The app's secret key is secrets/secret_key, made on the first install
-# (scripts/make-secrets.sh) and mounted read-only.
+# Defaults: port HOST_PORT (1337 unless set in .env or the shell),
+# name flask-app, image flask-app.
+# The app's secret key is made on the first start and kept in the data volume;
+# secrets/secret_key, when there, is mounted read-only instead (app/secret_key.py).
 # Settings (README.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
-port=1337
+port=""
 name=flask-app
 image=flask-app
 
@@ -42,6 +44,23 @@ confirm() {
     [ "$answer" = y ] || [ "$answer" = Y ]
 }
 
+image_id() {
+    # The id of the image a name:tag points to, or nothing.
+    docker images --quiet --no-trunc "$1"
+}
+
+keep_previous() {
+    # The image just replaced becomes $image:previous, and the one that was
+    # :previous before goes: a re-install leaves two images, never a pile.
+    local replaced=$1 previous
+    previous=$(image_id "$image:previous")
+    [ -n "$replaced" ] && [ "$replaced" != "$(image_id "$image:latest")" ] || return 0
+    docker tag "$replaced" "$image:previous"
+    if [ -n "$previous" ] && [ "$previous" != "$replaced" ]; then
+        docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
+}
+
 remove_container() {
     if docker container inspect "$1" >/dev/null 2>&1; then
         docker stop "$1" >/dev/null
@@ -61,7 +80,7 @@ setting() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them, nor the secret key, a file of this project. Settings in .env, and
+    # them, nor the secret key kept there. Settings in .env, and
     # those set in this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*),
     # reach the container; others keep the image's defaults.
     # No Linux capabilities (nothing binds a port below 1024 or changes
@@ -69,8 +88,11 @@ install() {
     # No memory or CPU limit unless MEMORY_LIMIT (512m) or CPU_LIMIT (1.5) is
     # set; a CPU limit also sets the uWSGI worker count.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
-        --volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro"
         --cap-drop ALL --security-opt no-new-privileges --pids-limit 256) variable limit
+    local replaced
+    if [ -f secrets/secret_key ]; then
+        options+=(--volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro")
+    fi
     limit=$(setting MEMORY_LIMIT)
     [ -z "$limit" ] || options+=(--memory "$limit")
     limit=$(setting CPU_LIMIT)
@@ -81,7 +103,7 @@ install() {
     for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
         options+=(--env "$variable")
     done
-    scripts/make-secrets.sh
+    replaced=$(image_id "$image:latest")
     docker build --tag "$image" .
     # The new image must start: its start-up scripts (docker/*/entrypoint.d),
     # nginx's configuration and the app's import, tried in a throwaway
@@ -109,6 +131,7 @@ install() {
     fi
     [ -z "$old" ] || docker rm "$old" >/dev/null
     docker rename "$name-new" "$name"
+    keep_previous "$replaced"
     echo "$name is serving at http://localhost:$port/"
 }
 
@@ -117,11 +140,14 @@ uninstall() {
         die "nothing removed"
     fi
     remove_container "$name"
-    if docker image inspect "$image" >/dev/null 2>&1; then
-        docker rmi "$image" >/dev/null
-    fi
-    echo "Removed $name and $image. Kept: the data volume (docker volume rm $name-data deletes it)" \
-        "and the secret key (rm secrets/secret_key deletes it, signing every user out)."
+    local tag
+    for tag in "$image" "$image:previous"; do
+        if docker image inspect "$tag" >/dev/null 2>&1; then
+            docker rmi "$tag" >/dev/null
+        fi
+    done
+    echo "Removed $name and $image. Kept: the data volume with the secret key" \
+        "(docker volume rm $name-data deletes both, signing every user out)."
 }
 
 main() {
@@ -139,6 +165,8 @@ main() {
         shift
     done
     cd "$(dirname "$0")"
+    port=${port:-$(setting HOST_PORT)}
+    port=${port:-1337}
     check_docker
     if [ "$action" = install ]; then
         install

@@ -1,34 +1,82 @@
 """The app's secret key: Flask signs session cookies (and CSRF tokens) with it.
 
-Every deployment mounts it as a file at SECRET_KEY_FILE, so it never shows in
-`docker inspect`; SECRET_KEY is the fallback for a platform that only has
-variables. The container checks it before it serves (this file runs as a
-script in docker/app/entrypoint.d/15-secret-key.sh, without importing Flask:
-a start stays quick): a missing key stops the start with one line.
+Where it comes from, first found wins:
+  1. the file SECRET_KEY_FILE names (a secret mounted there: swarm, Kubernetes,
+     or one you give docker run or install.sh);
+  2. the variable SECRET_KEY, for a platform that only has variables;
+  3. the file secret_key in FLASK_DATA_DIR, the data volume: made there,
+     random, on the first start and reused by every start after it, unless
+     SECRET_KEY_GENERATE is "false" (swarm and Kubernetes set it: replicas on
+     several hosts must share one key, which a volume of each host is not).
+The container settles it before it serves (this file runs as a script in
+docker/app/entrypoint.d/15-secret-key.sh, without importing Flask: a start
+stays quick) and says in one log line which it is; a key that is wanted but
+missing, empty or unreadable stops the start with one line.
 """
 
 import os
+import secrets
+import sys
 from pathlib import Path
 
+KEPT_NAME = "secret_key"
 
-def load() -> str:
-    """The key from the file SECRET_KEY_FILE names, else from SECRET_KEY."""
-    name = os.environ.get("SECRET_KEY_FILE", "")
-    path = Path(name)
-    if name and path.exists():
-        try:
-            key = path.read_text().strip()
-        except OSError as error:
-            raise SystemExit(f"SECRET_KEY_FILE {name}: {error.strerror}") from None
-        if not key:
-            raise SystemExit(f"SECRET_KEY_FILE {name} is empty")
-        return key
-    key = os.environ.get("SECRET_KEY", "")
+
+def read(path: Path, setting: str) -> str:
+    try:
+        key = path.read_text().strip()
+    except OSError as error:
+        raise SystemExit(f"{setting} {path}: {error.strerror}") from None
     if not key:
-        where = f"no file at SECRET_KEY_FILE ({name})" if name else "SECRET_KEY_FILE is not set"
-        raise SystemExit(f"no secret key: {where}, and SECRET_KEY is not set (README.md)")
+        raise SystemExit(f"{setting} {path} is empty")
     return key
 
 
+def keep_new(path: Path) -> bool:
+    """Write a new random key to path unless one is there; True if this made it.
+    Written aside, then linked into place: replicas starting together on one
+    volume agree on the first key, and nobody reads a half-written file."""
+    draft = path.with_name(f".{KEPT_NAME}.{os.getpid()}")
+    try:
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            return False
+        finally:
+            draft.unlink()
+    except OSError as error:
+        raise SystemExit(
+            f"no secret key given, and none can be kept in FLASK_DATA_DIR ({path.parent}):"
+            f" {error.strerror}; mount a volume there, or give SECRET_KEY_FILE (README.md)"
+        ) from None
+    return True
+
+
+def settle() -> tuple[str, str]:
+    """The key, and one line that says where it comes from."""
+    name = os.environ.get("SECRET_KEY_FILE", "")
+    if name and Path(name).exists():
+        return read(Path(name), "SECRET_KEY_FILE"), f"the given file {name}"
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"], "the given variable SECRET_KEY"
+    data_dir = os.environ.get("FLASK_DATA_DIR", "")
+    generate = os.environ.get("SECRET_KEY_GENERATE", "true").lower() not in ("false", "0", "no")
+    if not data_dir or not generate:
+        where = f"no file at SECRET_KEY_FILE ({name})" if name else "SECRET_KEY_FILE is not set"
+        why = "SECRET_KEY_GENERATE is off" if data_dir else "FLASK_DATA_DIR is not set"
+        raise SystemExit(f"no secret key: {where}, SECRET_KEY is not set and {why} (README.md)")
+    kept = Path(data_dir) / KEPT_NAME
+    if not kept.exists() and keep_new(kept):
+        return read(kept, "the kept key"), f"generated and kept in the data volume ({kept})"
+    return read(kept, "the kept key"), f"reused from the data volume ({kept})"
+
+
+def load() -> str:
+    return settle()[0]
+
+
 if __name__ == "__main__":
-    load()
+    print(f"secret key: {settle()[1]}", file=sys.stderr)

@@ -5,7 +5,8 @@
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept (a new key signs every user out,
 # the database keeps its first password); only its permissions are
-# set again. install.sh and make up/dev run this.
+# set again. Swarm and Kubernetes, whose replicas span hosts, need these
+# (deploy/); compose makes its own in volumes, else the app makes one in its data volume.
 set -eu
 cd "$(dirname "$0")/.."
 

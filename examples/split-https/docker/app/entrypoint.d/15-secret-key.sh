@@ -1,4 +1,6 @@
 #!/bin/sh
-# No key, no start: the app signs its session cookies with it. One line in
-# the container's log names what is missing (app/secret_key.py).
+# Settle the app's secret key before it serves (app/secret_key.py): a given
+# file or variable, else one kept in the data volume, made on the first
+# start. One line in the log says which; a key that is wanted but missing,
+# empty or unreadable stops the start with one line.
 exec python3 app/secret_key.py
