@@ -449,7 +449,7 @@ def test_env_example_documents_the_image(baked):
     documented = dict(line[2:].split("=", 1) for line in lines if re.match(r"# [A-Z_]+=", line))
     limits = {"MEMORY_LIMIT": "", "CPU_LIMIT": ""}
     # The host's ports, read by install.sh or compose and make dev.
-    ports = {"HOST_PORT": baked.answers["host_port"], "DEV_PORT": "8000"}
+    ports = {"HOST_PORT": CONTEXT["host_port"], "DEV_PORT": "8000"}
     if baked.answers["https"] != "none":
         ports |= {"HTTPS_PORT": "8443", "DEV_HTTPS_PORT": "8444"}
     assert documented == {**image_defaults(baked.project), **limits, **ports}

@@ -419,5 +419,9 @@ def test_swarm_and_k8s_migrate_once_against_your_database(postgres_project, tmp_
     assert job["args"] == ["flask", "db", "upgrade"]
     assert job["image"] == container(manifests, "app")["image"]
     assert job["env"] == container(manifests, "app")["env"]
-    [url] = job["env"]
+    # One key for pods on every node: given, never made in a pod's volume.
+    generate, url = job["env"]
+    assert generate == {"name": "SECRET_KEY_GENERATE", "value": "false"}
     assert url["valueFrom"]["secretKeyRef"] == {"name": "app-database", "key": "url"}
+    assert migrate["environment"] == services["app"]["environment"]
+    assert services["app"]["environment"]["SECRET_KEY_GENERATE"] == "false"
