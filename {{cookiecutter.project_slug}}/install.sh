@@ -83,9 +83,11 @@ check_certificate() {
 }
 
 check_key_readable() {
-    # nginx reads the key as the image's user, uid {{ cookiecutter._uid }}.
-    docker run --rm --user {{ cookiecutter._uid }} --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
-        die "uid {{ cookiecutter._uid }} cannot read $key: as root, chgrp {{ cookiecutter._uid }} $key && chmod 640 $key"
+    # nginx reads the key as the image's user.
+    local uid
+    uid=$(docker run --rm --entrypoint id "$image" -u)
+    docker run --rm --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
+        die "uid $uid cannot read $key: as root, chgrp $uid $key && chmod 640 $key"
 }
 
 {% endif %}
