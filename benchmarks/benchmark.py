@@ -8,7 +8,9 @@ throughput with wrk (loopback only) in interleaved rounds: of each stack's
 hello route, and of a static file (a 30 KB stylesheet, gzip accepted) that
 nginx serves in the baked stack and Flask's static route in the article's.
 Prints a markdown table of medians and ratios and writes a PNG chart. Run it
-through benchmarks/run.sh, which installs what it needs.
+through benchmarks/run.sh, which installs what it needs and runs it from the
+repository's root as `python -m benchmarks.benchmark`, importing from the
+package tests.
 """
 
 import argparse
@@ -31,11 +33,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The slow clients and fresh requests the tests use too.
+from tests.traffic import fresh_requests, held_connections, still_open
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-# The slow clients and fresh requests the tests use too.
-sys.path.insert(0, str(REPO / "tests"))
-from traffic import fresh_requests, held_connections, still_open  # noqa: E402
 
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
 # Flask's default static path, which the template's constant keeps.

@@ -18,7 +18,7 @@ for arg in "$@"; do
     case "$arg" in --base-image=*) base=${arg#*=} ;; esac
 done
 case "$base" in
-    debian:*-slim) suite=${base#debian:} && scripts/make-debian-base-image.sh "${suite%-slim}" ;;
+    debian:*-slim) suite=${base#debian:} && tests/infra/make-debian-base-image.sh "${suite%-slim}" ;;
 esac
 
-exec "$venv/bin/python" benchmarks/benchmark.py "$@"
+exec "$venv/bin/python" -m benchmarks.benchmark "$@"

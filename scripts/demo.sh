@@ -14,7 +14,7 @@ demo_dir=${DEMO_DIR:-/tmp/flask-docker-demo}
 scripts/ensure-docker.sh
 base=$("$venv/bin/python" -c 'import json; print(json.load(open("cookiecutter.json"))["base_image"][0])')
 case "$base" in
-    debian:*-slim) suite=${base#debian:} && scripts/make-debian-base-image.sh "${suite%-slim}" ;;
+    debian:*-slim) suite=${base#debian:} && tests/infra/make-debian-base-image.sh "${suite%-slim}" ;;
 esac
 
 project=$("$venv/bin/python" -c '

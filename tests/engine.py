@@ -2,9 +2,9 @@
 
 Uses the engine that answers. When none does, or the client lacks BuildKit
 (buildx) or Compose v2, and we are root on Debian (CI), scripts/ensure-docker.sh
-installs what is missing and starts dockerd. Debian bases
-that are missing are made locally by scripts/make-debian-base-image.sh (debootstrap);
-other bases are only used when the engine already has them or can pull them.
+installs what is missing and starts dockerd. Debian bases that are missing
+are made locally by tests/infra/make-debian-base-image.sh (debootstrap); other
+bases are only used when the engine already has them or can pull them.
 """
 
 import http.client
@@ -22,6 +22,8 @@ from pathlib import Path
 from helpers import run
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+# The stand-ins for base images that no registry answers for here.
+INFRA = Path(__file__).resolve().parent / "infra"
 
 
 def docker(*args, client="docker", timeout=900, **kwargs):
@@ -47,13 +49,13 @@ def engine_problem():
 
 def stand_in(image):
     """The script (and its argument) that makes `image` here when no registry
-    answers, or None: scripts/make-*-image.sh."""
+    answers, or None: tests/infra/make-*-image.sh."""
     repository, _, tag = image.partition(":")
     if repository in ("debian", "python") and tag.endswith("-slim"):
         script = "make-debian-base-image.sh" if repository == "debian" else "make-python-image.sh"
-        return [SCRIPTS / script, tag.removesuffix("-slim")]
+        return [INFRA / script, tag.removesuffix("-slim")]
     if repository == "postgres":
-        return [SCRIPTS / "make-postgres-image.sh", tag]
+        return [INFRA / "make-postgres-image.sh", tag]
     return None
 
 

@@ -7,13 +7,13 @@ import time
 
 import pytest
 from deployments import remove_images, secret_key_volume
-from engine import SCRIPTS, docker, free_port, http_get, wait_serving
+from engine import INFRA, docker, free_port, http_get, wait_serving
 from helpers import BUILDS, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = [pytest.mark.docker, pytest.mark.arm64]
 
 PLATFORM = "linux/arm64"
-# The arm64 image of the default base (scripts/make-debian-base-image.sh names
+# The arm64 image of the default base (tests/infra/make-debian-base-image.sh names
 # it as Docker Hub names the official per-architecture repositories).
 BASE = f"arm64v8/{CONTEXT['base_image'][0]}"
 
@@ -23,7 +23,7 @@ def test_the_default_project_builds_and_serves_on_arm64(request, engine, cookies
     label = f"{BASE}/single ({PLATFORM} under QEMU)"
     results[label] = "the build failed"
     for command in (["ensure-qemu.sh"], ["make-debian-base-image.sh", "trixie", "arm64"]):
-        result = run(SCRIPTS / command[0], *command[1:], check=False, timeout=1200)
+        result = run(INFRA / command[0], *command[1:], check=False, timeout=1200)
         if result.returncode != 0:
             results[label] = f"{command[0]} failed"
             skip_or_fail(f"{' '.join(command)}: {result.stderr.strip()}")

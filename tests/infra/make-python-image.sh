@@ -39,7 +39,7 @@ build=no-pgo-no-lto
 cache=$(realpath -m "${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}")
 saved="$cache/python-${minor}-slim-v${version}.tar"
 
-# shellcheck source=scripts/stand-in.sh
+# shellcheck source=tests/infra/stand-in.sh
 . "$here/stand-in.sh"
 needs_making "$image" "$version" || exit 0
 

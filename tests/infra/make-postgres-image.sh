@@ -17,7 +17,7 @@ case "$major" in
     *) echo "make-postgres-image.sh: no Debian suite ships PostgreSQL $major" >&2 && exit 1 ;;
 esac
 version=2
-# shellcheck source=scripts/stand-in.sh
+# shellcheck source=tests/infra/stand-in.sh
 . ./stand-in.sh
 needs_making "$image" "$version" || exit 0
 

@@ -32,7 +32,7 @@ tarball="$cache/debian-${suite}-slim-${arch}-v${version}.tar"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
-# shellcheck source=scripts/stand-in.sh
+# shellcheck source=tests/infra/stand-in.sh
 . "$(dirname "$0")/stand-in.sh"
 needs_making "$image" "$version" "$platform" || exit 0
 
