@@ -673,7 +673,8 @@ def main():
     parser.add_argument(
         "--only-start-and-throughput",
         action="store_true",
-        help="a short run: first 200 after docker run, 502s before it, docker stop and the "
+        help="a short run: first 200 after docker run and after the start, 502s before it, "
+        "docker stop and the "
         "hello route's throughput, of the article's stack, 1.2.0's and the baked one",
     )
     parser.add_argument(
