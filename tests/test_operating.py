@@ -233,14 +233,14 @@ def test_the_secret_key_is_given_or_kept_else_the_start_stops_with_one_line(vari
     assert nowhere.returncode == 1
     assert nowhere.stderr.splitlines()[-1] == (
         f"no secret key given, and none can be kept in FLASK_DATA_DIR ({data_dir}):"
-        " Read-only file system; mount a volume there, or give SECRET_KEY_FILE (README.md)"
+        " Read-only file system; mount a volume there, or give SECRET_KEY_FILE (docs/operating.md)"
     )
     required = ["--env", "SECRET_KEY_GENERATE=false"]
     refused = docker("run", "--rm", *required, image, check=False)
     assert refused.returncode == 1
     assert refused.stderr.splitlines()[-1] == (
         f"no secret key: no file at SECRET_KEY_FILE ({KEY_FILE}), SECRET_KEY is not set"
-        " and SECRET_KEY_GENERATE is off (README.md)"
+        " and SECRET_KEY_GENERATE is off (docs/operating.md)"
     )
     # SECRET_KEY, for platforms with variables only.
     name = f"{variant.name}-key-variable"

@@ -21,7 +21,7 @@
 {% endif %}
 # The app's secret key is made on the first start and kept in the data volume;
 # {{ cookiecutter._secret_key_path }}, when there, is mounted read-only instead (app/secret_key.py).
-# Settings (README.md) in .env, or set in the shell as in
+# Settings (docs/settings.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail

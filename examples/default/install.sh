@@ -11,7 +11,7 @@
 # name flask-app, image flask-app.
 # The app's secret key is made on the first start and kept in the data volume;
 # secrets/secret_key, when there, is mounted read-only instead (app/secret_key.py).
-# Settings (README.md) in .env, or set in the shell as in
+# Settings (docs/settings.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail

@@ -9,7 +9,7 @@
 # SHA    the commit built: always tagged sha- and its first 12 hex digits
 #
 # PLATFORMS (environment) lists the platforms to build, comma-separated:
-# linux/amd64 by default, e.g. linux/amd64,linux/arm64 (README.md, Publish).
+# linux/amd64 by default, e.g. linux/amd64,linux/arm64 (docs/publishing.md).
 set -euo pipefail
 
 die() {
