@@ -67,7 +67,9 @@ def settle() -> tuple[str, str]:
     if not data_dir or not generate:
         where = f"no file at SECRET_KEY_FILE ({name})" if name else "SECRET_KEY_FILE is not set"
         why = "SECRET_KEY_GENERATE is off" if data_dir else "FLASK_DATA_DIR is not set"
-        raise SystemExit(f"no secret key: {where}, SECRET_KEY is not set and {why} (docs/operating.md)")
+        raise SystemExit(
+            f"no secret key: {where}, SECRET_KEY is not set and {why} (docs/operating.md)"
+        )
     kept = Path(data_dir) / KEPT_NAME
     if not kept.exists() and keep_new(kept):
         return read(kept, "the kept key"), f"generated and kept in the data volume ({kept})"
