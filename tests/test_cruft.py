@@ -229,6 +229,23 @@ def test_cruft_update_from_1_2_0(tmp_path, template, isolated, answers):
     run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=project)
 
 
+@pytest.mark.parametrize(
+    "answers",
+    [{}, {"deployment": "split", "https": "provided", "database": "postgres", "ci": "gitlab"}],
+    ids=["default", "split-https-postgres-gitlab"],
+)
+def test_each_file_2_0_0_removes_is_listed_as_moved(tmp_path, template, isolated, answers):
+    """A file of a 1.2.0 bake that the update takes away is named in the Moved
+    section of CHANGELOG.md's 2.0.0 (the newest) section."""
+    project = updated_from(RELEASE_1_2_0, tmp_path, template, isolated, answers)
+    before = git("ls-tree", "-r", "--name-only", "HEAD", cwd=project, env=isolated)
+    removed = [path for path in before.split() if not (project / path).exists()]
+    newest = (REPO / "CHANGELOG.md").read_text().split("\n## ")[1]
+    moved = newest.partition("### Moved")[2].split("\n### ")[0]
+    assert moved, "CHANGELOG.md's newest section has no Moved part"
+    assert [path for path in removed if f"`{path}`" not in moved] == []
+
+
 @pytest.mark.docker
 def test_cruft_update_across_the_redesign(tmp_path, template, isolated, engine):
     """A project baked before the redesign takes it with `cruft update`: the result
