@@ -5,6 +5,7 @@ installs with --require-hashes), each lock pins what its .in names, and the
 project's own `make lock` changes nothing, so the locks are what pip-compile
 makes of the .in files (scripts/lock-requirements.py writes them)."""
 
+import itertools
 import os
 import re
 import shutil
@@ -47,16 +48,33 @@ def test_one_folder_per_database_answer():
         assert files == sorted([*SOURCES, *SOURCES.values()]), folder
 
 
+def requirements(path):
+    """The names a .in lists (its options and comments left out)."""
+    lines = path.read_text().splitlines()
+    return {normal(line.strip()) for line in lines if line.strip() and line[0] not in "#-"}
+
+
+@pytest.mark.parametrize("source", SOURCES.values())
+def test_the_answers_sources_differ_only_in_requirements(source):
+    """Kept by hand in each folder: the same opening comment and options, and
+    every answer needs at least what the app without a database needs."""
+
+    def opening(text):
+        return list(itertools.takewhile(lambda line: line[:1] in "#-", text.splitlines()))
+
+    base = REQUIREMENTS / CHOICES["database"][0] / source
+    for database in CHOICES["database"][1:]:
+        path = REQUIREMENTS / database / source
+        assert opening(path.read_text()) == opening(base.read_text()), path
+        assert requirements(path) >= requirements(base), path
+
+
 def test_each_lock_pins_what_its_in_names(database):
     """The pins "via -r" the .in are exactly the requirements it names: a
     requirement added to (or dropped from) a .in without `make lock` fails here."""
     folder = REQUIREMENTS / database
     for lock, source in SOURCES.items():
-        named = {
-            normal(line.strip())
-            for line in (folder / source).read_text().splitlines()
-            if line.strip() and not line.startswith(("#", "-"))
-        }
+        named = requirements(folder / source)
         entries = {
             normal(m.group(1)): m.group(0) for m in ENTRY.finditer((folder / lock).read_text())
         }
