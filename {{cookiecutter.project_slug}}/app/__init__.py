@@ -3,7 +3,6 @@
 Your routes go in app/routes.py, or in blueprints of your own registered below.
 """
 
-{% set name = cookiecutter.project_name | replace("\\", "\\\\") %}
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +12,7 @@ from app import {{ "database, " if cookiecutter.database != "none" }}logs, route
 from app.examples import examples  # an example: `make remove-examples` deletes it
 
 # The project's name, in the pages' titles (app/templates/base.html).
-NAME = {{ "'%s'" % name if '"' in name and "'" not in name else '"%s"' % name | replace('"', '\\"') }}
+NAME = {{ "'%s'" % (cookiecutter.project_name | replace("\\", "\\\\")) if '"' in cookiecutter.project_name and "'" not in cookiecutter.project_name else '"%s"' % (cookiecutter.project_name | replace("\\", "\\\\") | replace('"', '\\"')) }}
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,7 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     tests pass their settings, a key among them, in test_config (tests/conftest.py)."""
     # Files in app/static are served at this path: by Flask's own static route
     # in development, by nginx in the container (never reaching uWSGI there).
-    app = Flask(__name__, static_url_path="{{ cookiecutter._static_url_path }}")
+    app = Flask(__name__, static_url_path="/static")
     app.config["NAME"] = NAME
     # Settings come from FLASK_* environment variables: FLASK_DATA_DIR -> DATA_DIR.
     app.config.from_prefixed_env()
