@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and start the containers, or update running ones without an outage
 # (make up runs this). Plain Compose has no rolling update, so:
-#   1. build the images and run the migrations (one that fails stops here)
+#   1. build the images (and run any migrations: one that fails stops here)
 #   2. start new app replicas beside the running ones, and wait until they are healthy
 #   3. wait 10 s, until nginx has looked the app's addresses up again
 #   4. stop the old replicas (each finishes its requests in flight) and remove them
