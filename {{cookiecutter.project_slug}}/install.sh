@@ -1,37 +1,26 @@
 #!/usr/bin/env bash
-{% set tls = cookiecutter.https != "none" %}
-# Build the image and run {{ cookiecutter.project_name }} as a container that comes back after a reboot.
+# Build the image and run the app as a container that comes back after a reboot.
 #
 #   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
-{% if tls %}
-#                [--https-port PORT] [--cert FILE --key FILE]
-{% endif %}
 #       build the image, then start the container, replacing one of the same name
 #       the image it replaces stays as IMAGE:previous (one, for a rollback)
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the images; the data volume (and the secret key in it) is kept
+#   ./install.sh --logs [--name NAME]
+#       follow the container's logs
 #
-# Defaults: port HOST_PORT ({{ cookiecutter.host_port }} unless set in .env or the shell),
-# name {{ cookiecutter.container_name }}, image {{ cookiecutter.image_name }}.
-{% if tls %}
-# HTTPS on port HTTPS_PORT (8443 unless set in .env or the shell) with
-# certs/tls.crt and certs/tls.key, mounted read-only ({% if cookiecutter.https == "self-signed" %}made by
-# scripts/self-signed-cert.sh when missing{% else %}yours; scripts/self-signed-cert.sh
-# makes a test one{% endif %}).
-{% endif %}
+# The port is HOST_PORT when that is set in .env or the shell, else the
+# default below.
+{% if cookiecutter.https != "none" %}{% include "install/" ~ cookiecutter.https ~ "-usage.sh" %}{% endif %}
 # The app's secret key is made on the first start and kept in the data volume;
-# {{ cookiecutter._secret_key_path }}, when there, is mounted read-only instead (app/secret_key.py).
+# secrets/secret_key, when there, is mounted read-only instead (app/secret_key.py).
 # Settings (docs/settings.md) in .env, or set in the shell as in
 # NGINX_MAX_BODY_SIZE=50m ./install.sh, reach the container.
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
-port=""
-{% if tls %}
-https_port=""
-cert=""
-key=""
-{% endif %}
+# The defaults.
+default_port={{ cookiecutter.host_port }}
 name={{ cookiecutter.container_name }}
 image={{ cookiecutter.image_name }}
 
@@ -41,8 +30,9 @@ die() {
 }
 
 usage() {
-    # The comment block at the top of this file.
+    # The comment block at the top of this file, then the defaults.
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+    echo "Defaults: port $default_port, name $name, image $image."
 }
 
 check_docker() {
@@ -59,38 +49,7 @@ confirm() {
     [ "$answer" = y ] || [ "$answer" = Y ]
 }
 
-{% if tls %}
-absolute() {
-    case "$1" in
-        /*) echo "$1" ;;
-        *) echo "$PWD/$1" ;;
-    esac
-}
-
-check_certificate() {
-{% if cookiecutter.https == "self-signed" %}
-    # For development: make (or renew) the self-signed certificate in
-    # certs/, unless --cert names another one.
-    [ "$cert" != "$PWD/certs/tls.crt" ] || scripts/self-signed-cert.sh
-{% endif %}
-    [ -f "$cert" ] || die "no certificate at $cert: pass --cert FILE --key FILE{% if cookiecutter.https == "provided" %} (for a test: scripts/self-signed-cert.sh){% endif %}"
-    [ -f "$key" ] || die "no private key at $key: pass --key FILE"
-    command -v openssl >/dev/null 2>&1 || die "openssl is needed to check the certificate; install it"
-    openssl x509 -noout -in "$cert" 2>/dev/null || die "$cert is not a PEM certificate"
-    [ "$(openssl x509 -noout -pubkey -in "$cert")" = "$(openssl pkey -pubout -in "$key" 2>/dev/null)" ] ||
-        die "$key is not the private key of $cert"
-    openssl x509 -noout -checkend 0 -in "$cert" >/dev/null || die "$cert has expired"
-}
-
-check_key_readable() {
-    # nginx reads the key as the image's user.
-    local uid
-    uid=$(docker run --rm --entrypoint id "$image" -u)
-    docker run --rm --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
-        die "uid $uid cannot read $key: as root, chgrp $uid $key && chmod 640 $key"
-}
-
-{% endif %}
+{% if cookiecutter.https != "none" %}{% include "install/tls-functions.sh" %}{% include "install/" ~ cookiecutter.https ~ "-certificate.sh" %}{% endif %}
 image_id() {
     # The id of the image a name:tag points to, or nothing.
     docker images --quiet --no-trunc "$1"
@@ -131,35 +90,29 @@ install() {
     # those set in this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*),
     # reach the container; others keep the image's defaults.
     # No Linux capabilities (nothing binds a port below 1024 or changes
-    # owners), no privilege gained through setuid, at most {{ cookiecutter._pids_limit }} processes.
+    # owners), no privilege gained through setuid, at most 256 processes.
     # No memory or CPU limit unless MEMORY_LIMIT (512m) or CPU_LIMIT (1.5) is
     # set; a CPU limit also sets the uWSGI worker count.
-    local options=(--read-only --tmpfs /tmp --volume "$name-data:{{ cookiecutter._data_dir }}"
-        --cap-drop ALL --security-opt no-new-privileges --pids-limit {{ cookiecutter._pids_limit }}) variable limit
-    local replaced
-    if [ -f {{ cookiecutter._secret_key_path }} ]; then
-        options+=(--volume "$PWD/{{ cookiecutter._secret_key_path }}:{{ cookiecutter._secret_key_file }}:ro")
+    local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
+        --cap-drop ALL --security-opt no-new-privileges --pids-limit 256) variable limit
+    local publish=(--publish "$port:8080") url="http://localhost:$port/" replaced
+    if [ -f secrets/secret_key ]; then
+        options+=(--volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro")
     fi
     limit=$(setting MEMORY_LIMIT)
     [ -z "$limit" ] || options+=(--memory "$limit")
     limit=$(setting CPU_LIMIT)
     [ -z "$limit" ] || options+=(--cpus "$limit")
-{% if tls %}
-    options+=(--env "NGINX_HTTPS_REDIRECT_PORT=$https_port"
-        --volume "$cert:{{ cookiecutter._tls_dir }}/tls.crt:ro" --volume "$key:{{ cookiecutter._tls_dir }}/tls.key:ro")
-{% endif %}
+{% if cookiecutter.https != "none" %}{% include "install/tls-options.sh" %}{% endif %}
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
     for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
         options+=(--env "$variable")
     done
-{% if tls %}
-    check_certificate
-{% endif %}
     replaced=$(image_id "$image:latest")
     docker build --tag "$image" .
-{% if tls %}
+{% if cookiecutter.https != "none" %}
     check_key_readable
 {% endif %}
     # The new image must start: its start-up scripts (docker/*/entrypoint.d),
@@ -174,11 +127,7 @@ install() {
     # one is started again.
     remove_container "$name-new"
     docker create --name "$name-new" --restart unless-stopped \
-        --publish "$port:{{ cookiecutter._container_port }}" \
-{% if tls %}
-        --publish "$https_port:{{ cookiecutter._container_tls_port }}" \
-{% endif %}
-        "${options[@]}" "$image" >/dev/null
+        "${publish[@]}" "${options[@]}" "$image" >/dev/null
     local old=""
     if docker container inspect "$name" >/dev/null 2>&1; then
         old=$name
@@ -192,7 +141,11 @@ install() {
     [ -z "$old" ] || docker rm "$old" >/dev/null
     docker rename "$name-new" "$name"
     keep_previous "$replaced"
-    echo "$name is serving at {% if tls %}https://localhost:$https_port/ (and redirects http://localhost:$port/){% else %}http://localhost:$port/{% endif %}"
+    echo "$name is serving at $url"
+}
+
+logs() {
+    docker logs --follow "$name"
 }
 
 uninstall() {
@@ -215,14 +168,11 @@ main() {
     while [ $# -gt 0 ]; do
         case "$1" in
             --port) port=${2:?--port needs a value} && shift ;;
-{% if tls %}
-            --https-port) https_port=${2:?--https-port needs a value} && shift ;;
-            --cert) cert=$(absolute "${2:?--cert needs a file}") && shift ;;
-            --key) key=$(absolute "${2:?--key needs a file}") && shift ;;
-{% endif %}
+{% if cookiecutter.https != "none" %}{% include "install/tls-arguments.sh" %}{% endif %}
             --name) name=${2:?--name needs a value} && shift ;;
             --image) image=${2:?--image needs a value} && shift ;;
             --uninstall) action=uninstall ;;
+            --logs) action=logs ;;
             -y | --yes) yes=yes ;;
             -h | --help) usage && exit 0 ;;
             *) usage >&2 && exit 2 ;;
@@ -231,19 +181,13 @@ main() {
     done
     cd "$(dirname "$0")"
     port=${port:-$(setting HOST_PORT)}
-    port=${port:-{{ cookiecutter.host_port }}}
-{% if tls %}
-    https_port=${https_port:-$(setting HTTPS_PORT)}
-    https_port=${https_port:-8443}
-    cert=${cert:-$PWD/certs/tls.crt}
-    key=${key:-$PWD/certs/tls.key}
-{% endif %}
+    port=${port:-$default_port}
     check_docker
-    if [ "$action" = install ]; then
-        install
-    else
-        uninstall "$yes"
-    fi
+    case "$action" in
+        install) install ;;
+        logs) logs ;;
+        uninstall) uninstall "$yes" ;;
+    esac
 }
 
 main "$@"

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Build the image and run Flask App as a container that comes back after a reboot.
+# Build the image and run the app as a container that comes back after a reboot.
 #
 #   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
 #       build the image, then start the container, replacing one of the same name
 #       the image it replaces stays as IMAGE:previous (one, for a rollback)
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the images; the data volume (and the secret key in it) is kept
+#   ./install.sh --logs [--name NAME]
+#       follow the container's logs
 #
-# Defaults: port HOST_PORT (1337 unless set in .env or the shell),
-# name flask-app, image flask-app.
+# The port is HOST_PORT when that is set in .env or the shell, else the
+# default below.
 # The app's secret key is made on the first start and kept in the data volume;
 # secrets/secret_key, when there, is mounted read-only instead (app/secret_key.py).
 # Settings (docs/settings.md) in .env, or set in the shell as in
@@ -16,7 +18,8 @@
 # --yes skips the question that --uninstall asks at a terminal.
 set -euo pipefail
 
-port=""
+# The defaults.
+default_port=1337
 name=flask-app
 image=flask-app
 
@@ -26,8 +29,9 @@ die() {
 }
 
 usage() {
-    # The comment block at the top of this file.
+    # The comment block at the top of this file, then the defaults.
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+    echo "Defaults: port $default_port, name $name, image $image."
 }
 
 check_docker() {
@@ -89,7 +93,7 @@ install() {
     # set; a CPU limit also sets the uWSGI worker count.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
         --cap-drop ALL --security-opt no-new-privileges --pids-limit 256) variable limit
-    local replaced
+    local publish=(--publish "$port:8080") url="http://localhost:$port/" replaced
     if [ -f secrets/secret_key ]; then
         options+=(--volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro")
     fi
@@ -117,8 +121,7 @@ install() {
     # one is started again.
     remove_container "$name-new"
     docker create --name "$name-new" --restart unless-stopped \
-        --publish "$port:8080" \
-        "${options[@]}" "$image" >/dev/null
+        "${publish[@]}" "${options[@]}" "$image" >/dev/null
     local old=""
     if docker container inspect "$name" >/dev/null 2>&1; then
         old=$name
@@ -132,7 +135,11 @@ install() {
     [ -z "$old" ] || docker rm "$old" >/dev/null
     docker rename "$name-new" "$name"
     keep_previous "$replaced"
-    echo "$name is serving at http://localhost:$port/"
+    echo "$name is serving at $url"
+}
+
+logs() {
+    docker logs --follow "$name"
 }
 
 uninstall() {
@@ -158,6 +165,7 @@ main() {
             --name) name=${2:?--name needs a value} && shift ;;
             --image) image=${2:?--image needs a value} && shift ;;
             --uninstall) action=uninstall ;;
+            --logs) action=logs ;;
             -y | --yes) yes=yes ;;
             -h | --help) usage && exit 0 ;;
             *) usage >&2 && exit 2 ;;
@@ -166,13 +174,13 @@ main() {
     done
     cd "$(dirname "$0")"
     port=${port:-$(setting HOST_PORT)}
-    port=${port:-1337}
+    port=${port:-$default_port}
     check_docker
-    if [ "$action" = install ]; then
-        install
-    else
-        uninstall "$yes"
-    fi
+    case "$action" in
+        install) install ;;
+        logs) logs ;;
+        uninstall) uninstall "$yes" ;;
+    esac
 }
 
 main "$@"

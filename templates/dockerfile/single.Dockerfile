@@ -1,5 +1,4 @@
-{% import "macros.j2" as m with context %}
-# {{ cookiecutter.project_name }}: nginx in front of uWSGI in front of Flask, in one image.
+# nginx in front of uWSGI in front of Flask, in one image.
 # Built with BuildKit (docker build). Another base, or another uid for the
 # image's user (its gid follows):
 #   docker build --build-arg BASE_IMAGE=debian:bookworm-slim .
@@ -53,16 +52,12 @@ LABEL maintainer="{{ cookiecutter.author_name }} <{{ cookiecutter.author_email }
       org.opencontainers.image.licenses="{{ cookiecutter.license if cookiecutter.license != "proprietary" else "LicenseRef-Proprietary" }}"
 ARG APP_UID
 ARG APP_GID
-# Where things are in this image. nginx listens on NGINX_PORT{{ " (HTTP) and\n# NGINX_TLS_PORT (HTTPS, with the certificate and key in NGINX_TLS_DIR)" if cookiecutter.https != "none" }};
+# Where things are in this image. nginx listens on NGINX_PORT;
 # its entrypoint script renders NGINX_TEMPLATE into NGINX_RUN_DIR (/tmp: the
 # root filesystem is read-only), and the server block includes the snippets in
 # NGINX_SNIPPETS. uWSGI reads UWSGI_* variables as options: nginx reaches it
 # through the socket file UWSGI_SOCKET, which only the image's user may open.
 ENV NGINX_PORT=8080 \
-{% if cookiecutter.https != "none" %}
-    NGINX_TLS_PORT=8443 \
-    NGINX_TLS_DIR=/etc/nginx/tls \
-{% endif %}
     NGINX_TEMPLATE=/etc/nginx/templates/nginx.conf.template \
     NGINX_RUN_DIR=/tmp/nginx \
     NGINX_SNIPPETS=/etc/nginx/server.d \
@@ -94,25 +89,28 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && install -d -o app -g app "$FLASK_DATA_DIR"
 # FLASK_* variables become app.config entries: the app keeps its files in
 # FLASK_DATA_DIR, where every deployment mounts a volume. Every deployment
-# mounts the secret key at SECRET_KEY_FILE (app/secret_key.py){% if cookiecutter.database == "postgres" %} and the
-# database's password at DATABASE_PASSWORD_FILE (app/database.py){% endif %}:
-# {{ "paths, not secrets" if cookiecutter.database == "postgres" else "a path, not a secret" }}.
-{% if cookiecutter.database != "none" %}
-# `flask db upgrade` and the other `flask` commands find the app by FLASK_APP.
-{% endif %}
+# mounts the secret key at SECRET_KEY_FILE (app/secret_key.py):
+# a path, not a secret.
 # hadolint ignore=DL3064
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-{% if cookiecutter.database != "none" %}
-    FLASK_APP=wsgi \
-{% endif %}
-{% if cookiecutter.database == "postgres" %}
-    DATABASE_PASSWORD_FILE=/run/secrets/db_password \
-{% endif %}
     SECRET_KEY_FILE=/run/secrets/secret_key
 # Settings, all overridable with docker run -e (docs/settings.md).
-{{ m.env(m.common_settings + m.uwsgi_settings + m.app_settings + m.nginx_settings) }}
+ENV REQUEST_TIMEOUT=30 \
+    LOG_FORMAT=text \
+    UWSGI_PROCESSES=auto \
+    UWSGI_LISTEN=1024 \
+    NGINX_WORKER_PROCESSES=1 \
+    NGINX_WORKER_CONNECTIONS=16384 \
+    NGINX_KEEPALIVE_TIMEOUT=15s \
+    NGINX_LIMIT_CONN="" \
+    NGINX_LIMIT_REQ="" \
+    NGINX_MAX_BODY_SIZE=10m \
+    NGINX_STATIC_MAX_AGE=1h \
+    NGINX_CSP="default-src 'self'; frame-ancestors 'none'" \
+    NGINX_REAL_IP_FROM=""
+{% if cookiecutter.https != "none" %}{% include "dockerfile/tls.Dockerfile" %}{% endif %}
 COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
@@ -127,14 +125,9 @@ COPY docker/app/uwsgi.ini docker/app/healthcheck.py ./
 # Application code last: editing it rebuilds only these layers.
 COPY wsgi.py ./
 COPY app/ app/
-{% if cookiecutter.database != "none" %}
-COPY migrations/ migrations/
-RUN python3 -m compileall -q app wsgi.py migrations
-{% else %}
-RUN python3 -m compileall -q app wsgi.py
-{% endif %}
+{% include "dockerfile/database/" ~ cookiecutter.database ~ ".Dockerfile" %}
 USER ${APP_UID}:${APP_GID}
-EXPOSE ${NGINX_PORT}{{ " ${NGINX_TLS_PORT}" if cookiecutter.https != "none" }}
+EXPOSE ${NGINX_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]
 ENTRYPOINT ["tini", "--", "docker-entrypoint.sh"]
 CMD ["supervise.sh"]

@@ -1,5 +1,4 @@
-{% import "macros.j2" as m with context %}
-# {{ cookiecutter.project_name }}: uWSGI (target app) and nginx (target proxy) images.
+# uWSGI (target app) and nginx (target proxy) images.
 # Built with BuildKit (docker build, docker compose build). Another base, or
 # another uid for the image's user (its gid follows):
 #   docker build --build-arg BASE_IMAGE=debian:bookworm-slim .
@@ -51,15 +50,11 @@ RUN find /static -type f \( -name '*.css' -o -name '*.js' -o -name '*.mjs' -o -n
 FROM ${BASE_IMAGE} AS proxy
 ARG APP_UID
 ARG APP_GID
-# Where things are in this image. nginx listens on NGINX_PORT{{ " (HTTP) and\n# NGINX_TLS_PORT (HTTPS, with the certificate and key in NGINX_TLS_DIR)" if cookiecutter.https != "none" }};
+# Where things are in this image. nginx listens on NGINX_PORT;
 # its entrypoint script renders NGINX_TEMPLATE into NGINX_RUN_DIR (/tmp: the
 # root filesystem is read-only), and the server block includes the snippets in
 # NGINX_SNIPPETS.
 ENV NGINX_PORT=8080 \
-{% if cookiecutter.https != "none" %}
-    NGINX_TLS_PORT=8443 \
-    NGINX_TLS_DIR=/etc/nginx/tls \
-{% endif %}
     NGINX_TEMPLATE=/etc/nginx/templates/nginx.conf.template \
     NGINX_RUN_DIR=/tmp/nginx \
     NGINX_SNIPPETS=/etc/nginx/server.d \
@@ -80,7 +75,20 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
 # Settings, read by the entrypoint when the container starts (docs/settings.md).
-{{ m.env(m.common_settings + m.nginx_settings) }}
+ENV REQUEST_TIMEOUT=30 \
+    LOG_FORMAT=text \
+    NGINX_WORKER_PROCESSES=1 \
+    NGINX_WORKER_CONNECTIONS=16384 \
+    NGINX_KEEPALIVE_TIMEOUT=15s \
+    NGINX_LIMIT_CONN="" \
+    NGINX_LIMIT_REQ="" \
+    NGINX_MAX_BODY_SIZE=10m \
+    NGINX_STATIC_MAX_AGE=1h \
+    NGINX_CSP="default-src 'self'; frame-ancestors 'none'" \
+    NGINX_REAL_IP_FROM="" \
+    NGINX_RESOLVER=127.0.0.11 \
+    NGINX_APP_UPSTREAM=app:3031
+{% if cookiecutter.https != "none" %}{% include "dockerfile/tls.Dockerfile" %}{% endif %}
 COPY docker/nginx/nginx.conf.template ${NGINX_TEMPLATE}
 COPY docker/nginx/server.d/ ${NGINX_SNIPPETS}/
 COPY docker/nginx/entrypoint.d/ /docker-entrypoint.d/
@@ -88,7 +96,7 @@ COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 # The site's static files: this image serves them, nothing is mounted.
 COPY --from=assets /static/ ${NGINX_STATIC_ROOT}/
 USER ${APP_UID}:${APP_GID}
-EXPOSE ${NGINX_PORT}{{ " ${NGINX_TLS_PORT}" if cookiecutter.https != "none" }}
+EXPOSE ${NGINX_PORT}
 # SIGQUIT is nginx's graceful shutdown: requests in flight are finished.
 STOPSIGNAL SIGQUIT
 # No Python or curl here: bash's /dev/tcp asks nginx for the app's health route.
@@ -129,25 +137,18 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && install -d -o app -g app "$FLASK_DATA_DIR"
 # FLASK_* variables become app.config entries: the app keeps its files in
 # FLASK_DATA_DIR, where every deployment mounts a volume. Every deployment
-# mounts the secret key at SECRET_KEY_FILE (app/secret_key.py){% if cookiecutter.database == "postgres" %} and the
-# database's password at DATABASE_PASSWORD_FILE (app/database.py){% endif %}:
-# {{ "paths, not secrets" if cookiecutter.database == "postgres" else "a path, not a secret" }}.
-{% if cookiecutter.database != "none" %}
-# `flask db upgrade` and the other `flask` commands find the app by FLASK_APP.
-{% endif %}
+# mounts the secret key at SECRET_KEY_FILE (app/secret_key.py):
+# a path, not a secret.
 # hadolint ignore=DL3064
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-{% if cookiecutter.database != "none" %}
-    FLASK_APP=wsgi \
-{% endif %}
-{% if cookiecutter.database == "postgres" %}
-    DATABASE_PASSWORD_FILE=/run/secrets/db_password \
-{% endif %}
     SECRET_KEY_FILE=/run/secrets/secret_key
 # Settings, all overridable with docker run -e (docs/settings.md).
-{{ m.env(m.common_settings + m.uwsgi_settings + m.app_settings) }}
+ENV REQUEST_TIMEOUT=30 \
+    LOG_FORMAT=text \
+    UWSGI_PROCESSES=auto \
+    UWSGI_LISTEN=1024
 COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
@@ -156,12 +157,7 @@ COPY docker/app/uwsgi.ini docker/app/healthcheck.py ./
 # Application code last: editing it rebuilds only these layers.
 COPY wsgi.py ./
 COPY app/ app/
-{% if cookiecutter.database != "none" %}
-COPY migrations/ migrations/
-RUN python3 -m compileall -q app wsgi.py migrations
-{% else %}
-RUN python3 -m compileall -q app wsgi.py
-{% endif %}
+{% include "dockerfile/database/" ~ cookiecutter.database ~ ".Dockerfile" %}
 USER ${APP_UID}:${APP_GID}
 EXPOSE ${APP_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]

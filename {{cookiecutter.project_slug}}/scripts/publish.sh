@@ -1,15 +1,4 @@
-{%- set split = cookiecutter.deployment == "split" -%}
-#!/usr/bin/env bash
-# Build and push the image{% if split %}s (Dockerfile targets app and proxy){% endif %}, tagged for one commit.
-# CI runs this after logging in (docker login); it works the same by hand.
-#
-#   scripts/publish.sh --image IMAGE --ref REF --sha SHA
-#
-{% if split %}
-# IMAGE  where to push, [registry/]path/name: as IMAGE-app and IMAGE-proxy
-{% else %}
-# IMAGE  where to push: [registry/]path/name
-{% endif %}
+{% include "publish/" ~ cookiecutter.deployment ~ "-usage.sh" %}
 # REF    the branch or tag built: main is also tagged latest, vX.Y.Z is X.Y.Z
 # SHA    the commit built: always tagged sha- and its first 12 hex digits
 #
@@ -95,9 +84,4 @@ for platform in "${wanted[@]}"; do
 done
 
 cd "$(dirname "$0")/.."
-{% if split %}
-publish "$image-app" --target app
-publish "$image-proxy" --target proxy
-{% else %}
-publish "$image"
-{% endif %}
+{% include "publish/" ~ cookiecutter.deployment ~ "-push.sh" %}

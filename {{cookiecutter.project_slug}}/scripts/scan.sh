@@ -1,6 +1,5 @@
 #!/bin/sh
-{% set split = cookiecutter.deployment == "split" %}
-# Scan the built image{{ "s" if split }} with Trivy, run as a container (nothing to install):
+# Scan the built image(s) with Trivy, run as a container (nothing to install):
 # a critical vulnerability that has a fix fails the scan. The SBOM of each
 # image (CycloneDX) is written to sbom/, which CI keeps. CI runs this after
 # make up; make scan runs it by hand.
@@ -18,9 +17,4 @@ scan() {
 }
 
 mkdir -p sbom
-{% if split %}
-scan {{ cookiecutter.image_name }}-app
-scan {{ cookiecutter.image_name }}-proxy
-{% else %}
-scan {{ cookiecutter.image_name }}
-{% endif %}
+{% include "scan/" ~ cookiecutter.deployment ~ ".sh" %}

@@ -32,10 +32,10 @@ mkdir -p certs
         -keyout "$key" -out "$cert" 2>/dev/null
 )
 chmod 644 "$cert"
-# nginx reads the key as uid {{ cookiecutter._uid }} in the container. As root, share it with
+# nginx reads the key as uid 10001 in the container. As root, share it with
 # that group only; otherwise it has to be readable by all: a development key.
 if [ "$(id -u)" = 0 ]; then
-    chgrp {{ cookiecutter._uid }} "$key" && chmod 640 "$key"
+    chgrp 10001 "$key" && chmod 640 "$key"
 else
     chmod 644 "$key"
 fi

@@ -1,23 +1,12 @@
 #!/usr/bin/env bash
-{% set tls = cookiecutter.https != "none" %}
 # Check a running deployment from outside: the health route and the home page
-# must answer 200, served by nginx. Used by CI; handy after {{ "docker compose up" if cookiecutter.deployment == "split" else "./install.sh" }} too.
-#   scripts/smoke-test.sh [BASE_URL]   (default {% if tls %}https://localhost:$HTTPS_PORT{% else %}http://localhost:$HOST_PORT{% endif %})
-{% if tls %}
-# certs/tls.crt is trusted when it is there: a self-signed one passes too.
-{% endif %}
+# must answer 200, served by nginx. Used by CI; handy after make up too.
+#   scripts/smoke-test.sh [BASE_URL]   (default: localhost, on the port HOST_PORT,
+#                                     or HTTPS_PORT with HTTPS)
 set -euo pipefail
 
 curl_options=(--silent --show-error)
-{% if tls %}
-base_url=${1:-https://localhost:${HTTPS_PORT:-8443}}
-cacert=$(dirname "$0")/../certs/tls.crt
-if [ -f "$cacert" ]; then
-    curl_options+=(--cacert "$cacert")
-fi
-{% else %}
-base_url=${1:-http://localhost:${HOST_PORT:-{{ cookiecutter.host_port }}}}
-{% endif %}
+{% include "smoke-test/" ~ ("http" if cookiecutter.https == "none" else "https") ~ ".sh" %}
 
 fail() {
     echo "smoke-test.sh: $*" >&2

@@ -2,9 +2,10 @@
 # Make the secrets this project needs, once, as 64 random hex digits each:
 #   secrets/secret_key     the app's secret key
 # Git and Docker's build ignore secrets/, readable only by you on this
-# machine. A secret already there is kept (a new key signs every user out); only its permissions are
-# set again. Swarm and Kubernetes, whose replicas span hosts, need these
-# (deploy/); install.sh mounts the key when it is here, else the app makes one in its data volume.
+# machine. A secret already there is kept (a new key signs every user out);
+# only its permissions are set again. Swarm and Kubernetes, whose replicas
+# span hosts, need these (deploy/); install.sh mounts the key when it is
+# here, else the app makes one in its data volume.
 set -eu
 cd "$(dirname "$0")/.."
 

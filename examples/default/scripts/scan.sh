@@ -1,5 +1,5 @@
 #!/bin/sh
-# Scan the built image with Trivy, run as a container (nothing to install):
+# Scan the built image(s) with Trivy, run as a container (nothing to install):
 # a critical vulnerability that has a fix fails the scan. The SBOM of each
 # image (CycloneDX) is written to sbom/, which CI keeps. CI runs this after
 # make up; make scan runs it by hand.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check a running deployment from outside: the health route and the home page
-# must answer 200, served by nginx. Used by CI; handy after ./install.sh too.
-#   scripts/smoke-test.sh [BASE_URL]   (default http://localhost:$HOST_PORT)
+# must answer 200, served by nginx. Used by CI; handy after make up too.
+#   scripts/smoke-test.sh [BASE_URL]   (default: localhost, on the port HOST_PORT,
+#                                     or HTTPS_PORT with HTTPS)
 set -euo pipefail
 
 curl_options=(--silent --show-error)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Scan the built images with Trivy, run as a container (nothing to install):
+# Scan the built image(s) with Trivy, run as a container (nothing to install):
 # a critical vulnerability that has a fix fails the scan. The SBOM of each
 # image (CycloneDX) is written to sbom/, which CI keeps. CI runs this after
 # make up; make scan runs it by hand.
@@ -17,5 +17,7 @@ scan() {
 }
 
 mkdir -p sbom
-scan flask-app-app
-scan flask-app-proxy
+# The images compose builds: the names without a tag (postgres:17 has one).
+for image in $(docker compose config --images | grep -vE ':[^/]*$' | sort -u); do
+    scan "$image"
+done

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Check a running deployment from outside: the health route and the home page
-# must answer 200, served by nginx. Used by CI; handy after docker compose up too.
-#   scripts/smoke-test.sh [BASE_URL]   (default https://localhost:$HTTPS_PORT)
-# certs/tls.crt is trusted when it is there: a self-signed one passes too.
+# must answer 200, served by nginx. Used by CI; handy after make up too.
+#   scripts/smoke-test.sh [BASE_URL]   (default: localhost, on the port HOST_PORT,
+#                                     or HTTPS_PORT with HTTPS)
 set -euo pipefail
 
 curl_options=(--silent --show-error)
+# Over HTTPS; certs/tls.crt is trusted when it is there: a self-signed one
+# passes too.
 base_url=${1:-https://localhost:${HTTPS_PORT:-8443}}
 cacert=$(dirname "$0")/../certs/tls.crt
 if [ -f "$cacert" ]; then

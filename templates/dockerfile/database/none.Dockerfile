@@ -1,0 +1,1 @@
+RUN python3 -m compileall -q app wsgi.py

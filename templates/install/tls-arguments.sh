@@ -1,0 +1,3 @@
+            --https-port) https_port=${2:?--https-port needs a value} && shift ;;
+            --cert) cert=$(absolute "${2:?--cert needs a file}") && shift ;;
+            --key) key=$(absolute "${2:?--key needs a file}") && shift ;;

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Make the secrets this project needs, once, as 64 random hex digits each:
+#   secrets/secret_key     the app's secret key
+# Git and Docker's build ignore secrets/, readable only by you on this
+# machine. A secret already there is kept (a new key signs every user out);
+# only its permissions are set again. Swarm and Kubernetes, whose replicas
+# span hosts, need these (deploy/); install.sh mounts the key when it is
+# here, else the app makes one in its data volume.
+set -eu
+cd "$(dirname "$0")/.."
+
+make_secret() {
+    [ -s "$1" ] && return 0
+    mkdir -p "$(dirname "$1")"
+    chmod 700 "$(dirname "$1")"
+    (
+        umask 077
+        od -An -vtx1 -N32 /dev/urandom | tr -d ' \n' >"$1"
+    )
+    echo "Made $1: keep it, and back it up with the data." >&2
+}
+
+make_secret secrets/secret_key
+# The app reads its key as uid 10001 in the container. As root, share it with
+# that group only; otherwise the file itself must be readable by all.
+if [ "$(id -u)" = 0 ]; then
+    chgrp 10001 secrets/secret_key && chmod 640 secrets/secret_key
+else
+    chmod 644 secrets/secret_key
+fi

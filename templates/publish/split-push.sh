@@ -1,0 +1,2 @@
+publish "$image-app" --target app
+publish "$image-proxy" --target proxy

@@ -1,0 +1,1 @@
+scan {{ cookiecutter.image_name }}

@@ -1,0 +1,1 @@
+base_url=${1:-http://localhost:${HOST_PORT:-{{ cookiecutter.host_port }}}}
