@@ -294,16 +294,18 @@ def bake_default(workdir, base_image, template=REPO, name="baked"):
     )
 
 
-def previous_release(workdir, base_image):
-    """The default project as the previous release baked it: its commit's
-    template, taken with git archive (the repository's history is needed)."""
-    template = workdir / f"template-{PREVIOUS_RELEASE}"
+def previous_release(workdir, base_image, commit=PREVIOUS_COMMIT):
+    """The default project as the previous release (or another commit) baked
+    it: its commit's template, taken with git archive (the repository's
+    history is needed)."""
+    name = PREVIOUS_RELEASE if commit == PREVIOUS_COMMIT else commit[:12]
+    template = workdir / f"template-{name}"
     template.mkdir()
     archive = subprocess.run(
-        ["git", "-C", REPO, "archive", PREVIOUS_COMMIT], check=True, capture_output=True
+        ["git", "-C", REPO, "archive", commit], check=True, capture_output=True
     ).stdout
     subprocess.run(["tar", "-x", "-C", template], input=archive, check=True)
-    return bake_default(workdir, base_image, template, PREVIOUS_RELEASE)
+    return bake_default(workdir, base_image, template, name)
 
 
 def article(workdir):
@@ -682,6 +684,13 @@ def main():
     parser.add_argument(
         "--starts", type=int, default=3, help="starts per round with --only-start-and-throughput"
     )
+    parser.add_argument(
+        "--previous",
+        default=PREVIOUS_COMMIT,
+        metavar="COMMIT",
+        help=f"the commit measured as the previous stack (default: {PREVIOUS_RELEASE}'s), "
+        "e.g. main to see what a branch changes, in the same run",
+    )
     parser.add_argument("--chart", type=Path, default=HERE / "results.png")
     options = parser.parse_args()
 
@@ -693,7 +702,7 @@ def main():
             add_stylesheet(stack, css)
         nginx_alone = ceiling(article_stack)
         stacks = [article_stack, baked]
-        previous = previous_release(Path(workdir), options.base_image)
+        previous = previous_release(Path(workdir), options.base_image, options.previous)
         add_stylesheet(previous, css)
         try:
             if options.only_start_and_throughput:
@@ -707,8 +716,8 @@ def main():
                 print(
                     f"base image {options.base_image}; {options.rounds} interleaved rounds of "
                     f"{options.starts} starts and wrk -t2 -c{options.connections} "
-                    f"-d{options.seconds}s on 127.0.0.1; {PREVIOUS_RELEASE}: the default "
-                    f"project baked from {PREVIOUS_COMMIT}\n"
+                    f"-d{options.seconds}s on 127.0.0.1; {previous.name}: the default "
+                    f"project baked from {options.previous}\n"
                 )
                 print(table(article_stack, baked, previous))
                 return

@@ -92,6 +92,10 @@ def test_make_dev_serves_edits_through_nginx(variant, tmp_path):
     assert leftovers == [], "make dev-down removes containers, network, volumes and images"
     printed = (tmp_path / "make-dev.log").read_text()
     assert f"make dev: serving at http://localhost:{port}/" in printed
+    # uWSGI watches each Python file it reloads on, and logs no failed watch
+    # (a glob that matched nothing once did: "unable to register monitor").
+    assert 'registered monitor for "/srv/app/examples.py"' in printed
+    assert "unable to register" not in printed
     # Mounted read-only: the only change in the tree is the edit itself.
     assert git("status", "--porcelain", "--untracked-files=all", cwd=project).split() == [
         "M",
