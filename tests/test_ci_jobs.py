@@ -16,7 +16,7 @@ from helpers import CHOICES, CONTEXT, run, tool
 LINT_AND_TEST = ["pip install -r requirements-dev.txt", "make check"]
 
 
-def test_lint_and_test_job_runs_linters_and_tests(ci_project):
+def test_lint_and_test_job_runs_make_check(ci_project):
     platform, _, _, config = ci_project
     assert commands(platform, config, "lint-and-test") == LINT_AND_TEST
 
@@ -32,7 +32,7 @@ def test_shellcheck_step_covers_every_script(ci_project):
     assert scripts and checked == scripts
 
 
-def test_docker_job_builds_starts_and_smoke_tests(ci_project):
+def test_docker_job_smoke_tests_a_running_deployment(ci_project):
     platform, deployment, project, config = ci_project
     script = commands(platform, config, "docker")
     if platform == "github":
@@ -72,9 +72,7 @@ def test_docker_job_builds_starts_and_smoke_tests(ci_project):
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize("deployment", CHOICES["deployment"])
-def test_docker_job_with_https_makes_a_certificate_and_asks_over_https(
-    cookies_session, platform, deployment
-):
+def test_docker_job_with_https_smoke_tests_over_https(cookies_session, platform, deployment):
     answers = {"ci": platform, "deployment": deployment, "https": "provided"}
     result = cookies_session.bake(extra_context=answers)
     assert result.exit_code == 0, result.exception
@@ -94,7 +92,7 @@ def test_docker_job_with_https_makes_a_certificate_and_asks_over_https(
     assert f"https://localhost:${{HTTPS_PORT:-{https_port}}}" in smoke_script
 
 
-def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
+def test_publish_job_runs_only_for_pushes_to_main_or_v_tags(ci_project):
     platform, _, _, config = ci_project
     if platform == "github":
         # `on` is YAML 1.1's true.
@@ -121,7 +119,7 @@ def test_publish_job_runs_only_for_main_and_version_tags(ci_project):
     assert script[-1].startswith("scripts/publish.sh ")
 
 
-def test_publish_job_sets_platforms_and_registers_qemu_for_others(ci_project):
+def test_publish_job_registers_qemu_for_other_platforms(ci_project):
     """PLATFORMS is linux/amd64 unless a repository or project variable says
     otherwise (GitHub's job env: above); for others, QEMU is registered before
     publishing. (The publish tests below run GitLab's command, both ways.)"""
@@ -145,7 +143,10 @@ def test_publish_job_sets_platforms_and_registers_qemu_for_others(ci_project):
         )
 
 
-def test_jobs_have_timeouts_pinned_actions_and_least_privilege(ci_project):
+def test_jobs_are_hardened(ci_project):
+    """Every job has a timeout; GitHub's actions are pinned, nothing is spliced
+    into a shell, and only publish may write (packages); GitLab's renovate job
+    runs from its schedule only."""
     platform, _, _, config = ci_project
     if platform == "gitlab":
         jobs = {
