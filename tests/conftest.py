@@ -18,8 +18,8 @@ from helpers import (
 )
 from pytest_cookies.plugin import Cookies
 
-# The Docker fixtures (engine, variant, served, fresh).
-pytest_plugins = ["deployments"]
+# The Docker fixtures (engine, variant, served, fresh); the baked CI files'.
+pytest_plugins = ["deployments", "baked_ci"]
 
 COMBINATIONS = combinations()
 

@@ -104,7 +104,7 @@ def assert_refused(cookies, capfd, answers, key):
     assert [p.relative_to(output) for p in output.rglob("*")] == [bake.relative_to(output)]
 
 
-def test_name_with_quotes_and_unicode_bakes(cookies):
+def test_a_project_name_of_any_characters_bakes(cookies):
     name = 'Café "Ünïcode" Shop'
     result = cookies.bake(extra_context={"project_name": name})
 

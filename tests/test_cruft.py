@@ -78,7 +78,7 @@ def only_child(folder):
     return child
 
 
-def test_cruft_create_check_and_update(tmp_path, template, isolated):
+def test_cruft_update_applies_a_template_change(tmp_path, template, isolated):
     cruft = tool("cruft")
     out = tmp_path / "out"
     run(cruft, "create", "--no-input", "--output-dir", out, template, env=isolated)
@@ -154,7 +154,7 @@ def test_hooks_import_nothing_nondeterministic(hook):
     assert imported and imported <= DETERMINISTIC_IMPORTS
 
 
-def test_readme_shows_both_ways_to_bake_and_update():
+def test_readme_shows_every_command_of_both_ways():
     readme = (REPO / "README.md").read_text()
     shown = [
         line.strip()

@@ -94,7 +94,7 @@ def visits(deployed, method="GET"):
     return status, json.loads(body)
 
 
-def test_rows_outlive_reinstalls_and_migrations_run_once(installed):
+def test_reinstalls_migrate_once_keeping_the_rows(installed):
     code, output = installed.install()
     assert code == 0, output
     assert output.count(UPGRADE) == 1, output

@@ -19,7 +19,7 @@ from helpers import CONTEXT
 pytestmark = pytest.mark.docker
 
 
-def test_home_page_through_nginx_and_uwsgi(variant, served):
+def test_home_page_is_rendered_behind_nginx(variant, served):
     status, headers, body = http_get(f"{served.url}/")
     assert status == 200
     assert headers["Server"] == "nginx"
@@ -181,7 +181,7 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
 
 @only("single")
 @pytest.mark.varies_with()
-def test_start_up_tasks_and_nginx_snippets_and_a_failed_start(variant, tmp_path):
+def test_files_added_to_the_docker_folders_take_part_in_the_start(variant, tmp_path):
     """Scripts in docker/app/entrypoint.d run before the app serves, as its
     user; snippets in docker/nginx/server.d join the server block; a script
     that fails stops the start, and install.sh then keeps the running container."""

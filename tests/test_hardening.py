@@ -116,7 +116,8 @@ def test_containers_report_healthy(served):
 
 
 @pytest.mark.varies_with("nginx")
-def test_security_headers_and_no_version(served):
+def test_headers_are_hardened(served):
+    """The security headers, and no version in Server."""
     _, headers, _ = http_get(f"{served.url}/")
     assert headers["Server"] == "nginx"
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -153,7 +154,7 @@ def test_body_limit_is_configurable(variant):
         assert send(small.port, get_with_body(512), b"x" * 512) == 200
 
 
-def test_stop_is_graceful_and_quick(fresh):
+def test_docker_stop_finishes_requests_within_3_s(fresh):
     """docker stop lets a request in flight finish, and takes well under 3 s."""
     stops = []
 

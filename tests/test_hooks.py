@@ -156,9 +156,12 @@ def test_bad_value_is_refused(check, value, rule):
     assert rule in check(value)
 
 
-def test_every_check_has_cases_and_a_prompt():
+def test_every_check_has_test_cases():
     checks = {name for name in vars(pre) if name.startswith("check_")}
     assert checks == set(GOOD) == set(BAD)
+
+
+def test_every_check_is_of_a_prompt():
     assert set(pre.CHECKS) <= set(CONTEXT)
 
 
@@ -194,7 +197,7 @@ def test_good_answers_have_no_errors():
 @pytest.mark.parametrize(
     "key, value", ONE_BAD.items(), ids=[f"{k}={show(v)}" for k, v in ONE_BAD.items()]
 )
-def test_errors_name_the_key_and_value(key, value):
+def test_errors_name_the_bad_answer(key, value):
     [message] = pre.errors({**GOOD_ANSWERS, key: value})
     assert message.startswith(f"{key} {value!r}: ")
     assert message.endswith(pre.CHECKS[key](value))
@@ -250,7 +253,7 @@ def tree(tmp_path):
 
 
 @pytest.mark.parametrize("combination", combinations(), ids=combination_id)
-def test_unwanted_and_expected_split_the_options(combination):
+def test_each_optional_file_is_kept_only_for_its_answers(combination):
     """Every optional path is either kept or dropped, and kept only for its answers."""
     dropped, kept = post.unwanted(combination), post.expected(combination)
     assert not set(dropped) & set(kept)
@@ -304,7 +307,7 @@ def test_leftover_option_is_reported(tree, leftover):
     assert post.problems(tree, answers()) == [f"leftover option {leftover}"]
 
 
-def test_remove_deletes_files_and_folders(tree):
+def test_remove_deletes_every_unwanted_path(tree):
     for path in OPTIONAL_PATHS:
         write(tree, path)
     chosen = answers("split", "none")

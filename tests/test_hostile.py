@@ -28,7 +28,7 @@ def address(container):
 
 
 @pytest.mark.varies_with("nginx")
-def test_thousands_of_slow_and_idle_clients_leave_room_for_fresh_ones(served):
+def test_thousands_of_held_connections_leave_room_for_fresh_ones(served):
     """5,000 connections that sent half a request header and 5,000 idle
     keep-alive ones: fresh requests are still answered, 19 of 20 within 2 s.
     The slow ones are cut off after nginx's header timeout."""
@@ -77,7 +77,7 @@ MALFORMED = {
 
 
 @pytest.mark.varies_with("nginx")
-def test_malformed_and_smuggled_requests_never_reach_the_app(served):
+def test_hostile_requests_never_reach_the_app(served):
     """With every uWSGI process stopped (SIGSTOP), each request still gets
     its 4xx at once: nginx answered it alone."""
     signal_uwsgi(served.app, "STOP")
@@ -141,7 +141,7 @@ def test_containers_run_with_least_privilege(served):
 
 
 @pytest.mark.varies_with()
-def test_memory_and_cpu_limits_when_set(variant):
+def test_resource_limits_apply_when_set(variant):
     settings = {"MEMORY_LIMIT": "300m", "CPU_LIMIT": "1"}
     with deployment(variant, f"{variant.name}-resources", env=settings) as running:
         host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", running.app).stdout)

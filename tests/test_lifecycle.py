@@ -49,7 +49,7 @@ def project_leftovers(name):
 
 @only("single")
 @pytest.mark.varies_with()
-def test_lifecycle_docker_build_and_run_serve_a_fresh_bake(variant, tmp_path):
+def test_lifecycle_plain_docker_serves_a_fresh_bake(variant, tmp_path):
     """docker build -t X . && docker run -p PORT:8080 X serves: the secret key
     is made and kept in the container's data folder."""
     project = fresh_copy(variant, tmp_path)
@@ -68,7 +68,7 @@ def test_lifecycle_docker_build_and_run_serve_a_fresh_bake(variant, tmp_path):
 
 @only("split")
 @pytest.mark.varies_with()
-def test_lifecycle_compose_up_and_dev_beside_it_on_a_fresh_bake(variant, tmp_path):
+def test_lifecycle_compose_serves_a_fresh_bake_with_dev_beside_it(variant, tmp_path):
     """docker compose up -d serves a fresh bake; the development file's up
     runs beside it (its own project, images and port), and make dev-down
     removes all it made while the deployment goes on."""

@@ -60,7 +60,7 @@ def files_with(project, text):
 
 
 @pytest.mark.parametrize("database", ["none", "sqlite"])
-def test_own_page_and_no_examples_keep_make_check_green(cookies_session, tmp_path, database):
+def test_made_yours_keeps_make_check_green(cookies_session, tmp_path, database):
     baked = bake(cookies_session, database=database, ci="none")
     project = made_yours(shutil.copytree(baked, tmp_path / "project"))
     # What said EXAMPLE at its top is gone, and no code names it any more.

@@ -90,7 +90,7 @@ def started_copy(variant, tmp_path, name, settings):
             docker("rmi", "--force", *images, check=False)
 
 
-def test_a_request_past_the_timeout_is_ended_and_its_worker_replaced(variant, tmp_path):
+def test_a_request_past_the_timeout_is_ended(variant, tmp_path):
     settings = {"REQUEST_TIMEOUT": "2"}
     with started_copy(variant, tmp_path, f"{variant.name}-timeout", settings) as running:
         stuck = {}
@@ -138,7 +138,9 @@ def logs(container, stream):
     return (result.stdout if stream == "stdout" else result.stderr).splitlines()
 
 
-def test_request_ids_and_json_logs_and_no_trust_by_default(variant, tmp_path):
+def test_json_logs_trace_each_request_by_nginxs_own_id(variant, tmp_path):
+    """With LOG_FORMAT=json, every access-log and app line is JSON and names the
+    request's id, nginx's own: by default a client's headers change nothing."""
     settings = {"LOG_FORMAT": "json"}
     with started_copy(variant, tmp_path, f"{variant.name}-ids", settings) as running:
         request_id, seen = whoami(running)
@@ -163,7 +165,7 @@ def test_request_ids_and_json_logs_and_no_trust_by_default(variant, tmp_path):
 
 
 @pytest.mark.varies_with("nginx")
-def test_a_trusted_load_balancer_gives_the_client_and_request_id(variant, tmp_path):
+def test_a_trusted_load_balancers_headers_are_taken(variant, tmp_path):
     settings = {"NGINX_REAL_IP_FROM": LOAD_BALANCERS}
     with started_copy(variant, tmp_path, f"{variant.name}-trusted", settings) as running:
         request_id, seen = whoami(running)
@@ -185,7 +187,7 @@ def secret_key_lines(container):
 
 
 @pytest.mark.varies_with()
-def test_a_session_outlives_a_reinstall_and_the_secret_key_stays(variant, tmp_path):
+def test_a_session_outlives_a_reinstall(variant, tmp_path):
     """Nothing given, the first start makes the secret key and keeps it in
     the data volume (one log line says so); a re-install of changed code
     reuses it, so a session cookie made before is still valid; the key is
@@ -268,7 +270,7 @@ REINSTALLS = 2
 
 
 @pytest.mark.varies_with()
-def test_reinstalls_keep_serving_and_leave_one_previous_image(variant, tmp_path):
+def test_reinstalls_swap_images_while_serving(variant, tmp_path):
     """Re-installing changed code, twice, under a request every 20 ms. One
     container: each swap leaves about a second without an answer (one port,
     one owner). Split (make up, scripts/deploy.sh): new replicas before old

@@ -320,7 +320,7 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
         assert service["deploy"]["resources"]["limits"]["pids"] == int(CONTEXT["_pids_limit"])
 
 
-def test_k8s_base_is_valid_and_fits_the_images(project, tmp_path):
+def test_k8s_base_fits_the_images(project, tmp_path):
     manifests = render(tmp_path, project / "deploy" / "k8s")
     assert set(manifests) == {
         ("Deployment", "app"),
@@ -393,7 +393,7 @@ def postgres_project(cookies_session):
     return bake(cookies_session, project_name="Shop db", deployment="split", database="postgres")
 
 
-def test_swarm_and_k8s_migrate_once_against_your_database(postgres_project, tmp_path):
+def test_orchestrators_migrate_once_against_your_database(postgres_project, tmp_path):
     """Swarm and Kubernetes run no PostgreSQL: the app and a one-off migration
     (a swarm job, a Kubernetes Job) reach the user's database."""
     project = postgres_project

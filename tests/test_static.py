@@ -110,7 +110,7 @@ def test_revalidation_answers_304(served, encoding):
 
 
 @pytest.mark.varies_with("nginx")
-def test_gzip_and_plain_copies_have_their_own_etags(served):
+def test_each_encoding_has_its_own_etag(served):
     plain = get(served, f"{STATIC}/style.css")[1]["ETag"]
     packed = get(served, f"{STATIC}/style.css", GZIP)[1]["ETag"]
     assert plain != packed
@@ -162,13 +162,13 @@ def test_app_pages_are_compressed_small_answers_are_not(served):
 
 
 @pytest.mark.varies_with("nginx")
-def test_the_page_and_its_files_have_the_default_csp(served):
+def test_every_response_has_the_default_csp(served):
     for path in ("/", f"{STATIC}/style.css", "/api/hello"):
         assert get(served, path)[1]["Content-Security-Policy"] == NGINX["NGINX_CSP"], path
 
 
 @pytest.mark.varies_with("nginx")
-def test_static_max_age_and_csp_are_settings(variant):
+def test_static_headers_are_settings(variant):
     """Set in .env (compose) or with -e: quotes, spaces and semicolons arrive whole."""
     csp = "default-src 'self'; script-src 'self' https://cdn.example.org; frame-ancestors 'none'"
     settings = {"NGINX_STATIC_MAX_AGE": "7d", "NGINX_CSP": csp}

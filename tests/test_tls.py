@@ -108,7 +108,7 @@ def test_plain_http_redirects_to_https_but_for_health(secure):
 @pytest.mark.docker
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 @pytest.mark.varies_with("nginx")
-def test_tls_1_2_and_1_3_are_accepted(secure, version):
+def test_modern_tls_versions_are_accepted(secure, version):
     status, _, _, used = https_get(secure.https_port, secure.cafile, version=version)
     assert (status, used) == (200, version.name.replace("v1_", "v1."))
 
@@ -246,7 +246,7 @@ def test_install_refuses_a_key_nginx_cannot_read(refusal):
 @pytest.mark.docker
 @only_tls("split")
 @pytest.mark.varies_with()
-def test_compose_without_the_certificate_fails_and_makes_no_folder(tls_variant):
+def test_compose_without_the_certificate_fails_cleanly(tls_variant):
     name = f"{tls_variant.name}-nocert"
     env = {"HOST_PORT": str(free_port()), "HTTPS_PORT": str(free_port())}
     try:
