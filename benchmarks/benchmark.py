@@ -35,14 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The slow clients and fresh requests the tests use too.
+from tests.helpers import IMAGE
 from tests.traffic import fresh_requests, held_connections, still_open
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
-CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
 # Flask's default static path, which the template's constant keeps.
-STATIC_URL_PATH = CONTEXT["_static_url_path"]
+STATIC_URL_PATH = IMAGE["static_url_path"]
 STATIC_BYTES = 30_000
 STATIC_PATH = f"{STATIC_URL_PATH}/bench.css"
 ACCEPT_GZIP = "Accept-Encoding: gzip"
@@ -269,7 +269,6 @@ def add_stylesheet(stack, css):
 def bake_default(workdir, base_image, template=REPO, name="baked"):
     from cookiecutter.main import cookiecutter
 
-    context = json.loads((Path(template) / "cookiecutter.json").read_text())
     project = Path(
         cookiecutter(
             str(template),
@@ -280,12 +279,12 @@ def bake_default(workdir, base_image, template=REPO, name="baked"):
     )
     # The secret key, made and mounted as install.sh does.
     subprocess.run(["scripts/make-secrets.sh"], cwd=project, check=True, stdout=subprocess.DEVNULL)
-    key = f"{project / context['_secret_key_path']}:{context['_secret_key_file']}:ro"
+    key = f"{project / IMAGE['secret_key_path']}:{IMAGE['secret_key_file']}:ro"
     return Stack(
         name,
         project,
         f"bench-{name}",
-        int(context["_container_port"]),
+        int(IMAGE["container_port"]),
         project / "app" / "__init__.py",
         # The JSON route: what the article's "/" is (the baked "/" renders a page).
         hello_path="/api/hello",

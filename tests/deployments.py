@@ -19,7 +19,7 @@ from engine import (
     stand_in,
     wait_serving,
 )
-from helpers import BUILDS, CHOICES, CONTEXT, RUN_PREFIX, run, skip_or_fail
+from helpers import BUILDS, CHOICES, IMAGE, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
 DEFAULT_BASE = CHOICES["base_image"][0]
@@ -82,8 +82,8 @@ def pytest_terminal_summary(terminalreporter, config):
         )
 
 
-CONTAINER_PORT = CONTEXT["_container_port"]
-SECRET_KEY_PATH = CONTEXT["_secret_key_path"]
+CONTAINER_PORT = IMAGE["container_port"]
+SECRET_KEY_PATH = IMAGE["secret_key_path"]
 
 
 def secret_key_volume(project):
@@ -91,7 +91,7 @@ def secret_key_volume(project):
     makes it when missing), as install.sh does when the file is there."""
     if not (project / SECRET_KEY_PATH).exists():
         run("scripts/make-secrets.sh", cwd=project)
-    return ["--volume", f"{project / SECRET_KEY_PATH}:{CONTEXT['_secret_key_file']}:ro"]
+    return ["--volume", f"{project / SECRET_KEY_PATH}:{IMAGE['secret_key_file']}:ro"]
 
 
 def variant_id(variant):

@@ -8,7 +8,7 @@ import time
 import pytest
 from deployments import remove_images, secret_key_volume
 from engine import INFRA, docker, free_port, http_get, wait_serving
-from helpers import BUILDS, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
+from helpers import BUILDS, CONTEXT, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = [pytest.mark.docker, pytest.mark.arm64]
 
@@ -40,7 +40,7 @@ def test_the_default_project_serves_on_arm64(request, engine, cookies_session):
         port = free_port()
         docker("run", "--detach", "--name", name, "--platform", PLATFORM, "--read-only",
                "--tmpfs", "/tmp", *secret_key_volume(project),
-               "--publish", f"127.0.0.1:{port}:{CONTEXT['_container_port']}", name)  # fmt: skip
+               "--publish", f"127.0.0.1:{port}:{IMAGE['container_port']}", name)  # fmt: skip
         # Not Docker's health status: its check, a Python start-up under
         # QEMU, can take over its 3 s timeout here (not on arm64 hardware).
         wait_serving(name, port, timeout=300)

@@ -1,5 +1,6 @@
 """Bad answers stop the bake with one line naming the prompt, and leave nothing behind."""
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -113,8 +114,11 @@ def test_a_project_name_of_any_characters_bakes(cookies):
     assert project.name == result.context["project_slug"] == "cafe-unicode-shop"
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "cafe-unicode-shop"
-    assert (project / "Dockerfile").read_text(encoding="utf-8").startswith(f"# {name}: ")
     assert (project / "README.md").read_text(encoding="utf-8").startswith(f"# {name}\n")
+    namespace = {}
+    app = (project / "app" / "__init__.py").read_text(encoding="utf-8")
+    exec(re.search(r"^NAME = .*$", app, re.M)[0], namespace)
+    assert namespace["NAME"] == name
     run(tool("hadolint"), "Dockerfile", cwd=project)
 
 

@@ -11,7 +11,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import CONTEXT, Bake, actionlint, combination_id, combinations, load_hook, run, tool
+from helpers import (
+    CONTEXT,
+    IMAGE,
+    IMAGE_SETTINGS,
+    Bake,
+    actionlint,
+    combination_id,
+    combinations,
+    load_hook,
+    run,
+    tool,
+)
 
 post = load_hook("post_gen_project")
 
@@ -284,7 +295,7 @@ def render_nginx_config(project, https, tmp_path, certificate):
     generated = tmp_path / "generated"
     nginx = project / "docker" / "nginx"
     paths = image_paths(project)
-    assert paths["NGINX_PORT"] == CONTEXT["_container_port"]
+    assert paths["NGINX_PORT"] == IMAGE["container_port"]
     assert ("NGINX_TLS_PORT" in paths) == (https != "none")
     paths.update(
         NGINX_TEMPLATE=str(nginx / "nginx.conf.template"),
@@ -369,15 +380,12 @@ def test_github_workflow_passes_actionlint(bakes):
 
 
 SETTINGS = [
-    name
-    for group in ["_common_settings", "_uwsgi_settings", "_nginx_settings"]
-    + ["__proxy_settings", "_tls_settings"]
-    for name in CONTEXT[group]
-] + sorted({name for group in CONTEXT["__database_settings"].values() for name in group})
+    name for group in ["common", "uwsgi", "nginx", "proxy", "tls"] for name in IMAGE_SETTINGS[group]
+] + sorted({name for group in IMAGE_SETTINGS["database"].values() for name in group})
 
 
 def image_defaults(project):
-    """{setting: default} of the settings (cookiecutter.json) in the Dockerfile's ENV."""
+    """{setting: default} of the settings (IMAGE_SETTINGS) in the Dockerfile's ENV."""
     dockerfile = (project / "Dockerfile").read_text()
     names = "|".join(SETTINGS)
     return {

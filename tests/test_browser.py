@@ -8,11 +8,11 @@ import json
 
 import pytest
 from browser import Chromium, executable
-from helpers import CONTEXT, REPO
+from helpers import IMAGE, REPO
 
 pytestmark = pytest.mark.docker
 
-STATIC = CONTEXT["_static_url_path"]
+STATIC = IMAGE["static_url_path"]
 ARTIFACTS = REPO / "artifacts"
 
 # Runs in every document before its own content (DevTools' scripts are not

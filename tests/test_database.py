@@ -9,7 +9,7 @@ import json
 import pytest
 from deployments import run_install
 from engine import base_image_problem, docker, free_port, http_get, wait_serving
-from helpers import CHOICES, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
+from helpers import CHOICES, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
 
@@ -75,7 +75,7 @@ class Deployment:
 @pytest.fixture(params=VARIANTS, ids=lambda v: f"database:{v[0]}-deployment:{v[1]}")
 def installed(request, engine, cookies_session):
     database, deployment = request.param
-    for image in (BASE, CONTEXT["_postgres_image"] if database == "postgres" else None):
+    for image in (BASE, IMAGE["postgres_image"] if database == "postgres" else None):
         problem = image and base_image_problem(image)
         if problem:
             skip_or_fail(f"{image}: {problem}")

@@ -11,11 +11,11 @@ import time
 
 import pytest
 from engine import docker, free_port, http_get
-from helpers import CONTEXT, run
+from helpers import IMAGE, run
 
 pytestmark = pytest.mark.docker
 
-STATIC = CONTEXT["_static_url_path"]
+STATIC = IMAGE["static_url_path"]
 
 
 def git(*args, cwd):

@@ -14,7 +14,7 @@ from deployments import (
     secret_key_volume,
 )
 from engine import docker, free_port, http_get, wait_checks_pass, wait_serving
-from helpers import CONTEXT
+from helpers import IMAGE, IMAGE_SETTINGS
 
 pytestmark = pytest.mark.docker
 
@@ -26,7 +26,7 @@ def test_home_page_is_rendered_behind_nginx(variant, served):
     assert headers.get_content_type() == "text/html"
     # Rendered by Flask from app/templates: the name filled in, the stylesheet linked.
     assert f"<title>{variant.name}</title>".encode() in body
-    assert f'href="{CONTEXT["_static_url_path"]}/style.css"'.encode() in body
+    assert f'href="{IMAGE["static_url_path"]}/style.css"'.encode() in body
 
 
 def test_json_route(variant, served):
@@ -141,8 +141,8 @@ def test_compose_passes_settings_from_env_file(variant):
         app, proxy = environment(running.app), environment(running.proxy)
     assert app["UWSGI_PROCESSES"] == "3"
     assert proxy["NGINX_MAX_BODY_SIZE"] == "1m"
-    assert app["UWSGI_LISTEN"] == CONTEXT["_uwsgi_settings"]["UWSGI_LISTEN"]
-    nginx = CONTEXT["_nginx_settings"]
+    assert app["UWSGI_LISTEN"] == IMAGE_SETTINGS["uwsgi"]["UWSGI_LISTEN"]
+    nginx = IMAGE_SETTINGS["nginx"]
     assert proxy["NGINX_WORKER_PROCESSES"] == nginx["NGINX_WORKER_PROCESSES"]
     assert proxy["NGINX_CSP"] == nginx["NGINX_CSP"]
 
@@ -199,7 +199,7 @@ def test_files_added_to_the_docker_folders_take_part_in_the_start(variant, tmp_p
         first = run_install(project, *flags)
         assert first.returncode == 0, first.stdout + first.stderr
         assert http_get(f"http://127.0.0.1:{port}/snippet")[:3:2] == (200, b"snippet")
-        assert f"50-task.sh: ran as uid {CONTEXT['_uid']}" in docker("logs", name).stderr
+        assert f"50-task.sh: ran as uid {IMAGE['uid']}" in docker("logs", name).stderr
         [running] = containers_named(name)
 
         failing = project / "docker/app/entrypoint.d/60-fail.sh"

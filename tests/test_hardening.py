@@ -18,7 +18,7 @@ from engine import (
     wait_healthy,
     wait_serving,
 )
-from helpers import CONTEXT, run, tool
+from helpers import IMAGE, run, tool
 
 pytestmark = pytest.mark.docker
 
@@ -82,14 +82,14 @@ def test_the_uid_is_one_build_argument(variant, tmp_path):
     built with another, every process runs as it, read-only, and it serves."""
     image = name = f"{variant.name}-uid"
     key = tmp_path / "secret_key"  # the bake's key, readable by the new uid
-    key.write_bytes((variant.project / CONTEXT["_secret_key_path"]).read_bytes())
+    key.write_bytes((variant.project / IMAGE["secret_key_path"]).read_bytes())
     key.chmod(0o644)
     port = free_port()
     try:
         docker("build", "--build-arg", "APP_UID=12345", "--tag", image, variant.project)
         docker("run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp",
-               "--publish", f"127.0.0.1:{port}:{CONTEXT['_container_port']}",
-               "--volume", f"{key}:{CONTEXT['_secret_key_file']}:ro", image)  # fmt: skip
+               "--publish", f"127.0.0.1:{port}:{IMAGE['container_port']}",
+               "--volume", f"{key}:{IMAGE['secret_key_file']}:ro", image)  # fmt: skip
         wait_serving(name, port)
         assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
         top = docker("top", name, "-eo", "pid,uid,gid,args").stdout.splitlines()
@@ -136,8 +136,8 @@ def test_dot_files_are_not_served(served, path):
 def test_uwsgi_port_is_not_published(served):
     published = {docker("port", served.proxy).stdout.strip()}
     published |= {docker("port", served.app).stdout.strip()}
-    assert CONTEXT["_app_port"] not in " ".join(published)
-    assert all(f"{CONTEXT['_container_port']}/tcp" in line for line in published if line)
+    assert IMAGE["app_port"] not in " ".join(published)
+    assert all(f"{IMAGE['container_port']}/tcp" in line for line in published if line)
 
 
 @pytest.mark.varies_with("nginx")

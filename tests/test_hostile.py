@@ -8,12 +8,12 @@ import time
 import pytest
 from deployments import deployment
 from engine import docker, signal_uwsgi
-from helpers import CONTEXT
+from helpers import IMAGE
 from traffic import fresh_requests, held_connections, still_open
 
 pytestmark = pytest.mark.docker
 
-CONTAINER_PORT = int(CONTEXT["_container_port"])
+CONTAINER_PORT = int(IMAGE["container_port"])
 SLOW, IDLE = 5000, 5000
 # nginx's client_header_timeout (nginx.conf.template).
 HEADER_TIMEOUT = 10
@@ -33,7 +33,7 @@ def test_thousands_of_held_connections_leave_room_for_fresh_ones(served):
     keep-alive ones: fresh requests are still answered, 19 of 20 within 2 s.
     The slow ones are cut off after nginx's header timeout."""
     host = address(served.proxy)
-    favicon = f"{CONTEXT['_static_url_path']}/favicon.svg"
+    favicon = f"{IMAGE['static_url_path']}/favicon.svg"
     with held_connections(host, CONTAINER_PORT, slow=SLOW, idle=IDLE, idle_path=favicon) as held:
         sent = time.monotonic()
         counts = len(held.slow), len(held.idle)
@@ -97,7 +97,7 @@ def test_per_client_limits_answer_429(variant):
         statuses = [raw(running.port, hello) for _ in range(20)]
         assert statuses.count(200) >= 5 and statuses.count(429) >= 10, statuses
         # Static files are nginx's own work: no rate limit there.
-        static = f"GET {CONTEXT['_static_url_path']}/style.css HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        static = f"GET {IMAGE['static_url_path']}/style.css HTTP/1.1\r\nHost: x\r\n\r\n".encode()
         assert {raw(running.port, static) for _ in range(20)} == {200}
         # One request in progress (its body half sent): a second one at once is
         # refused. First the rate limit's burst fills again (5r/s: 1 s).
@@ -131,7 +131,7 @@ def test_containers_run_with_least_privilege(served):
         host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
         assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
         assert host["SecurityOpt"] in (["no-new-privileges"], ["no-new-privileges:true"])
-        assert host["PidsLimit"] == int(CONTEXT["_pids_limit"])
+        assert host["PidsLimit"] == int(IMAGE["pids_limit"])
         assert host["Memory"] == 0 and host["NanoCpus"] == 0
         assert host["ReadonlyRootfs"]
         setuid = ["find", "/", "-xdev", "-perm", "/6000", "-type", "f"]

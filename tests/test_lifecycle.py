@@ -9,11 +9,11 @@ import shutil
 import pytest
 from deployments import only
 from engine import base_image_problem, docker, free_port, http_get, wait_serving
-from helpers import CHOICES, CONTEXT, RUN_PREFIX, bake, run, skip_or_fail
+from helpers import CHOICES, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
 
-KEPT = f"{CONTEXT['_data_dir']}/secret_key"
+KEPT = f"{IMAGE['data_dir']}/secret_key"
 GENERATED = f"secret key: generated and kept in the data volume ({KEPT})"
 
 
@@ -56,7 +56,7 @@ def test_lifecycle_plain_docker_serves_a_fresh_bake(variant, tmp_path):
     image, port = f"{variant.name}-run", free_port()
     try:
         docker("build", "--quiet", "--tag", image, ".", cwd=project)
-        port_map = f"{port}:{CONTEXT['_container_port']}"
+        port_map = f"{port}:{IMAGE['container_port']}"
         docker("run", "--detach", "--name", image, "--publish", port_map, image)
         wait_serving(image, port)
         assert http_get(f"http://127.0.0.1:{port}/api/hello")[0] == 200
@@ -107,7 +107,7 @@ def test_lifecycle_compose_up_with_postgres_on_a_fresh_bake(engine, cookies_sess
     """PostgreSQL under compose with no make step: the db-password service
     makes the password once into its volume, db and app read it there (never
     in their settings), and it is reused after down and up again."""
-    for image in (base_image, CONTEXT["_postgres_image"]):
+    for image in (base_image, IMAGE["postgres_image"]):
         problem = base_image_problem(image)
         if problem:
             skip_or_fail(f"{image}: {problem}")

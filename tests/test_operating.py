@@ -13,10 +13,10 @@ from contextlib import contextmanager
 import pytest
 from deployments import SECRET_KEY_PATH, Running, run_install
 from engine import docker, free_port, http_get, wait_checks_pass, wait_healthy, wait_serving
-from helpers import CONTEXT, run
+from helpers import IMAGE, run
 from traffic import Loop
 
-KEY_FILE = CONTEXT["_secret_key_file"]
+KEY_FILE = IMAGE["secret_key_file"]
 
 pytestmark = pytest.mark.docker
 
@@ -195,7 +195,7 @@ def test_a_session_outlives_a_reinstall(variant, tmp_path):
     name = f"{variant.name}-session"
     project = tmp_path / name
     with started_copy(variant, tmp_path, name, {}) as running:
-        kept = f"{CONTEXT['_data_dir']}/secret_key"
+        kept = f"{IMAGE['data_dir']}/secret_key"
         # install.sh tries the new image in a throwaway container first: that
         # one made the key (its line is in install.sh's output).
         first_start = "reused from" if not variant.split else "generated and kept in"
@@ -230,7 +230,7 @@ def test_the_secret_key_is_given_or_kept_else_the_start_stops_with_one_line(vari
     file is empty, the container stops with one line."""
     image = variant.images[0]  # the app's (split) or the only one
     read_only = ["--read-only", "--tmpfs", "/tmp"]
-    data_dir = CONTEXT["_data_dir"]
+    data_dir = IMAGE["data_dir"]
     nowhere = docker("run", "--rm", *read_only, image, check=False)
     assert nowhere.returncode == 1
     assert nowhere.stderr.splitlines()[-1] == (

@@ -15,15 +15,15 @@ import pytest
 import yaml
 from deployments import VARIANTS, deployment, only_tls, settings_file, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
-from helpers import CONTEXT, bake, run, tool
+from helpers import IMAGE, IMAGE_SETTINGS, bake, run, tool
 from manifests import container, render
 
 # The split variants only: the one-container deployment has none of these files.
 on_split_variants = pytest.mark.parametrize(
     "variant", [v for v in VARIANTS if v[1] == "split"], indirect=True, ids=variant_id
 )
-APP_PORT = int(CONTEXT["_app_port"])
-CONTAINER_PORT = int(CONTEXT["_container_port"])
+APP_PORT = int(IMAGE["app_port"])
+CONTAINER_PORT = int(IMAGE["container_port"])
 # nginx asks DNS for the app replicas again after this many seconds.
 DNS_CACHE = 10
 
@@ -223,7 +223,7 @@ def test_swarm_rolling_update_without_a_failed_request(variant, swarm):
             inspect = docker("inspect", "--format", "{{json .HostConfig}}", container).stdout
             host = json.loads(inspect)
             assert host["CapDrop"] == ["ALL"], host["CapDrop"]
-            assert host["PidsLimit"] == int(CONTEXT["_pids_limit"])
+            assert host["PidsLimit"] == int(IMAGE["pids_limit"])
             assert host["Memory"] == 0 and host["NanoCpus"] == 0  # unless set
         # dnsrr: the service name resolves to each task, no virtual IP (IPVS).
         resolved = docker("exec", proxy, "getent", "ahostsv4", "app").stdout.split("\n")
@@ -277,9 +277,9 @@ def test_swarm_serves_https_with_the_certificate_as_secrets(tls_variant, swarm, 
         status, headers, _, _ = https_get(https_port, certificate)
         assert (status, headers["Server"]) == (200, "nginx")
         # The secrets are nginx's alone: its uid, read-only for it.
-        key = f"{CONTEXT['_tls_dir']}/tls.key"
+        key = f"{IMAGE['tls_dir']}/tls.key"
         owner = docker("exec", proxy, "stat", "--format", "%u %a", key).stdout.split()
-        assert owner == [CONTEXT["_uid"], "400"]
+        assert owner == [IMAGE["uid"], "400"]
     finally:
         remove_stack(stack)
     assert not docker("secret", "ls", "--quiet", "--filter", f"name={tls_variant.name}").stdout
@@ -317,7 +317,7 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     assert services["app"]["environment"]["UWSGI_LISTEN"] == "2048"
     for service in services.values():
         assert service["cap_drop"] == ["ALL"]
-        assert service["deploy"]["resources"]["limits"]["pids"] == int(CONTEXT["_pids_limit"])
+        assert service["deploy"]["resources"]["limits"]["pids"] == int(IMAGE["pids_limit"])
 
 
 def test_k8s_base_fits_the_images(project, tmp_path):
@@ -341,20 +341,20 @@ def test_k8s_base_fits_the_images(project, tmp_path):
     settings = {item["name"]: item.get("value") for item in proxy["env"]}
     assert settings["NGINX_APP_UPSTREAM"].endswith(f".svc.cluster.local:{APP_PORT}")
     names = set(settings) - {"POD_NAMESPACE"}
-    readable = {*CONTEXT["_nginx_settings"], *CONTEXT["__proxy_settings"]}
+    readable = {*IMAGE_SETTINGS["nginx"], *IMAGE_SETTINGS["proxy"]}
     assert names <= readable, "a setting the image does not read"
     # Non-root, read-only root filesystem, /tmp the only writable path but data.
     for name, spec in ("app", app), ("proxy", proxy):
         pod = manifests["Deployment", name]["spec"]["template"]["spec"]
-        assert pod["securityContext"]["runAsUser"] == int(CONTEXT["_uid"])
+        assert pod["securityContext"]["runAsUser"] == int(IMAGE["uid"])
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert spec["securityContext"]["readOnlyRootFilesystem"] is True
         assert spec["resources"]["limits"]["memory"]
         mounts = {m["mountPath"] for m in spec["volumeMounts"] if not m.get("readOnly")}
-        assert mounts == ({"/tmp", CONTEXT["_data_dir"]} if name == "app" else {"/tmp"})
+        assert mounts == ({"/tmp", IMAGE["data_dir"]} if name == "app" else {"/tmp"})
     # The app's secret key: the Secret's file, read-only, at SECRET_KEY_FILE.
     [key] = [m for m in app["volumeMounts"] if m.get("readOnly")]
-    assert (key["mountPath"], key["subPath"]) == (CONTEXT["_secret_key_file"], "secret_key")
+    assert (key["mountPath"], key["subPath"]) == (IMAGE["secret_key_file"], "secret_key")
     volumes = manifests["Deployment", "app"]["spec"]["template"]["spec"]["volumes"]
     [secret] = [volume["secret"] for volume in volumes if volume["name"] == key["name"]]
     assert secret["secretName"] == "app-secret-key"
@@ -411,7 +411,7 @@ def test_orchestrators_migrate_once_against_your_database(postgres_project, tmp_
     assert migrate["image"] == services["app"]["image"]
     assert migrate["secrets"] == services["app"]["secrets"]
     targets = {secret["target"] for secret in services["app"]["secrets"]}
-    assert targets == {CONTEXT["_secret_key_file"], CONTEXT["_db_password_file"]}
+    assert targets == {IMAGE["secret_key_file"], IMAGE["db_password_file"]}
 
     manifests = render(tmp_path, project / "deploy" / "k8s")
     assert not [kind for kind, _ in manifests if kind == "StatefulSet"]

@@ -11,13 +11,13 @@ import time
 import pytest
 from deployments import deployment
 from engine import docker, http_get_once, signal_uwsgi
-from helpers import CONTEXT
+from helpers import IMAGE, IMAGE_SETTINGS
 
 pytestmark = pytest.mark.docker
 
-STATIC = CONTEXT["_static_url_path"]
-ROOT = CONTEXT["_static_root"]
-NGINX = CONTEXT["_nginx_settings"]
+STATIC = IMAGE["static_url_path"]
+ROOT = IMAGE["static_root"]
+NGINX = IMAGE_SETTINGS["nginx"]
 GZIP = {"Accept-Encoding": "gzip"}
 CONTENT_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
 

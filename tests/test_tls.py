@@ -17,13 +17,13 @@ import pytest
 import yaml
 from deployments import only_tls, run_install
 from engine import docker, free_port, http_get_once, https_get, wait_serving
-from helpers import CONTEXT, bake, make_certificate, run, tool
+from helpers import IMAGE, IMAGE_SETTINGS, bake, make_certificate, run, tool
 from manifests import container, render
 
-TLS_PORT = int(CONTEXT["_container_tls_port"])
-TLS_DIR = CONTEXT["_tls_dir"]
-UID = CONTEXT["_uid"]
-HSTS = CONTEXT["_tls_settings"]["NGINX_HSTS"]
+TLS_PORT = int(IMAGE["container_tls_port"])
+TLS_DIR = IMAGE["tls_dir"]
+UID = IMAGE["uid"]
+HSTS = IMAGE_SETTINGS["tls"]["NGINX_HSTS"]
 
 
 @dataclass
@@ -140,7 +140,7 @@ def test_nothing_listens_on_the_tls_port_without_tls(served):
         probe = f"exec 3<>/dev/tcp/127.0.0.1/{port}"
         return docker("exec", served.proxy, "bash", "-c", probe, check=False).returncode == 0
 
-    assert connects(CONTEXT["_container_port"])  # the probe works
+    assert connects(IMAGE["container_port"])  # the probe works
     assert not connects(TLS_PORT)
 
 
@@ -274,7 +274,7 @@ def test_stack_file_mounts_the_certificate_as_secrets(tls_project):
     targets = {secret["target"]: secret["uid"] for secret in proxy["secrets"]}
     assert targets == {f"{TLS_DIR}/tls.crt": UID, f"{TLS_DIR}/tls.key": UID}
     assert {port["target"] for port in proxy["ports"]} == {
-        int(CONTEXT["_container_port"]),
+        int(IMAGE["container_port"]),
         TLS_PORT,
     }
     # Every secret of the stack is mounted: the proxy's, and the app's key.
@@ -302,7 +302,7 @@ def test_k8s_proxy_mounts_the_tls_secret(tls_project, tmp_path):
     ports = {p["name"]: p["port"] for p in manifests["Service", "proxy"]["spec"]["ports"]}
     assert ports == {"http": 80, "https": 443}
     # Plain HTTP redirects to the Service's port 443: the image's default.
-    assert CONTEXT["_tls_settings"]["NGINX_HTTPS_REDIRECT_PORT"] == "443"
+    assert IMAGE_SETTINGS["tls"]["NGINX_HTTPS_REDIRECT_PORT"] == "443"
     assert "NGINX_HTTPS_REDIRECT_PORT" not in {item["name"] for item in proxy["env"]}
     ingress = manifests["Ingress", "proxy"]
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]

@@ -32,10 +32,12 @@ mkdir -p certs
         -keyout "$key" -out "$cert" 2>/dev/null
 )
 chmod 644 "$cert"
-# nginx reads the key as uid 10001 in the container. As root, share it with
+# The image's uid: the Dockerfile's APP_UID (or $APP_UID, for a build given another).
+app_uid=${APP_UID:-$(sed -n 's/^ARG APP_UID=//p' Dockerfile)}
+# nginx reads the key as that uid in the container. As root, share it with
 # that group only; otherwise it has to be readable by all: a development key.
 if [ "$(id -u)" = 0 ]; then
-    chgrp 10001 "$key" && chmod 640 "$key"
+    chgrp "$app_uid" "$key" && chmod 640 "$key"
 else
     chmod 644 "$key"
 fi

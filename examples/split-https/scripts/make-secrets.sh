@@ -22,13 +22,15 @@ make_secret() {
 }
 
 make_secret secrets/secret_key
-# The app reads its key as uid 10001 in the container. As root, share it with
+# The image's uid: the Dockerfile's APP_UID (or $APP_UID, for a build given another).
+app_uid=${APP_UID:-$(sed -n 's/^ARG APP_UID=//p' Dockerfile)}
+# The app reads its key as that uid in the container. As root, share it with
 # that group only; otherwise the file itself must be readable by all.
 if [ "$(id -u)" = 0 ]; then
-    chgrp 10001 secrets/secret_key && chmod 640 secrets/secret_key
+    chgrp "$app_uid" secrets/secret_key && chmod 640 secrets/secret_key
 else
     chmod 644 secrets/secret_key
 fi
-# Read by the app (uid 10001) and by PostgreSQL (uid 999) in their containers.
+# Read by the app (that uid) and by PostgreSQL (uid 999) in their containers.
 make_secret secrets/db_password
 chmod 644 secrets/db_password
