@@ -4,8 +4,8 @@
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept (a new key signs every user out);
 # only its permissions are set again. Swarm and Kubernetes, whose replicas
-# span hosts, need these (deploy/); install.sh mounts the key when it is
-# here, else the app makes one in its data volume.
+# span hosts, need these (deploy/). On one host they are optional: the app
+# makes its key in its data volume when none is given.
 set -eu
 cd "$(dirname "$0")/.."
 

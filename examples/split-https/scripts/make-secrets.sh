@@ -3,10 +3,10 @@
 #   secrets/secret_key     the app's secret key
 #   secrets/db_password    the database's password (compose's db service)
 # Git and Docker's build ignore secrets/, readable only by you on this
-# machine. A secret already there is kept (a new key signs every user out,
-# the database keeps its first password); only its permissions are
-# set again. Swarm and Kubernetes, whose replicas span hosts, need these
-# (deploy/); compose makes its own in volumes, else the app makes one in its data volume.
+# machine. A secret already there is kept (a new key signs every user out);
+# only its permissions are set again. Swarm and Kubernetes, whose replicas
+# span hosts, need these (deploy/). On one host they are optional: the app
+# makes its key in its data volume when none is given.
 set -eu
 cd "$(dirname "$0")/.."
 
