@@ -9,32 +9,40 @@ ARG APP_GID=${APP_UID}
 # The port the app container's uWSGI takes uwsgi-protocol requests on.
 ARG APP_PORT=3031
 
-# Compile uWSGI and install the Python dependencies into a virtualenv. The
-# compiler stays in this stage; the final image only copies /opt/venv.
+# Install the Python dependencies into a virtualenv with uv. uv stays in this
+# stage; the final image only copies /opt/venv.
 FROM ${BASE_IMAGE} AS builder
-ARG BASE_IMAGE
-# Package lists and downloads live in cache mounts: later builds skip most of
-# the download, and the image keeps neither. Python's headers and venv come
-# from apt where the base has no Python of its own (the python image has both).
+# Where the base has no Python of its own, apt brings it and its venv module
+# (the python image has both). Package lists and downloads live in cache
+# mounts: later builds skip most of the download, and the image keeps neither.
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
-    rm -f /etc/apt/apt.conf.d/docker-clean \
-    && apt-get update \
-    && if ! command -v python3 >/dev/null; then \
-        apt-get install -y --no-install-recommends python3-dev python3-venv; \
-    fi \
-    && apt-get install -y --no-install-recommends gcc libc6-dev
-RUN python3 -m venv /opt/venv
-# Only what requirements.txt pins, each file checked against its hashes
-# (make lock). pip's cache is a cache mount: a changed requirements.txt
-# downloads and compiles only what changed, and the image keeps no cache. A
-# folder of it per base image: a wheel compiled here links the base's
-# libraries (uWSGI links libexpat where Debian's Python brings it), so it must
-# not be reused on another base with the same Python.
+    if ! command -v python3 >/dev/null; then \
+        rm -f /etc/apt/apt.conf.d/docker-clean \
+        && apt-get update \
+        && apt-get install -y --no-install-recommends python3-venv; \
+    fi
+# uv, the version docker/uv-requirements.txt pins, checked against its hashes.
 RUN --mount=type=cache,target=/root/.cache/pip \
-    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
-    /opt/venv/bin/pip install --cache-dir "/root/.cache/pip/$BASE_IMAGE" \
-        --require-hashes -r /tmp/requirements.txt
+    --mount=type=bind,source=docker/uv-requirements.txt,target=/tmp/uv-requirements.txt \
+    python3 -m venv /opt/uv \
+    && /opt/uv/bin/pip install --require-hashes -r /tmp/uv-requirements.txt
+# Only what uv.lock pins for the image (not the dev group), each file checked
+# against its hashes. --locked fails when uv.lock is not what pyproject.toml
+# asks for (make lock), --no-build when a package has no wheel: nothing is
+# compiled, uWSGI comes as pyuwsgi's wheel. The venv takes the base's Python,
+# and its modules are compiled once here. uv's cache is a cache mount: a
+# changed uv.lock downloads only what changed, and the image keeps no cache.
+# Wheels are the same on every base, so every base shares it.
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON=python3 \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=pyproject.toml,target=/src/pyproject.toml \
+    --mount=type=bind,source=uv.lock,target=/src/uv.lock \
+    /opt/uv/bin/uv sync --project /src --locked --no-dev --no-install-project --no-build
 
 # The static files nginx serves, each text file gzip-compressed beside itself
 # once here (nginx's gzip_static sends the .gz to clients that accept it), and
@@ -119,16 +127,15 @@ ARG APP_PORT
 # publish this port). The app keeps its files in FLASK_DATA_DIR.
 ENV UWSGI_SOCKET=0.0.0.0:${APP_PORT} \
     FLASK_DATA_DIR=/srv/data
-# uWSGI embeds Python, so where apt brings Python it also brings the shared
-# libpython of the same version. No setuid or setgid program is left.
+# uWSGI is pyuwsgi, a Python extension in the venv: the base's python3 (from
+# apt where the base has none) is all it needs, no libpython. No setuid or
+# setgid program is left.
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
     && apt-get update \
     && if ! command -v python3 >/dev/null; then \
-        apt-get install -y --no-install-recommends python3 \
-        && apt-get install -y --no-install-recommends \
-            "$(python3 -c 'import sys; print("libpython%d.%d" % sys.version_info[:2])')"; \
+        apt-get install -y --no-install-recommends python3; \
     fi \
     && apt-get install -y --no-install-recommends tini \
     && groupadd --gid "$APP_GID" app \
