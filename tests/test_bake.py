@@ -67,9 +67,8 @@ def test_scripts_are_executable(baked):
         assert script.stat().st_mode & 0o111, script
 
 
-# This environment's tools first, as after pip install -r requirements-dev.txt
-# in an activated virtualenv. No caches are written: other tests read every
-# file of the bake.
+# This environment's tools first, as after uv sync in an activated .venv. No
+# caches are written: other tests read every file of the bake.
 DEV_ENV = {
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     "RUFF_NO_CACHE": "true",

@@ -13,7 +13,11 @@ import yaml
 from baked_ci import PINNED_ACTION, PLATFORMS, commands, github_job, gitlab_job
 from helpers import CHOICES, CONTEXT, run, tool
 
-LINT_AND_TEST = ["pip install -r requirements-dev.txt", "make check"]
+LINT_AND_TEST = [
+    "pip install --require-hashes -r docker/uv-requirements.txt",
+    "uv sync --locked",
+    "uv run make check",
+]
 
 
 def test_lint_and_test_job_runs_make_check(ci_project):

@@ -12,8 +12,9 @@ def test_lint_and_test_steps_pass(ci_project, tmp_path):
     """Each lint-and-test command, as written in the CI file, in a baked copy."""
     platform, _, project, config = ci_project
     copy = shutil.copytree(project, tmp_path / "project")
-    # pip may only confirm that this environment already has the pinned tools:
-    # no index, and --dry-run so that nothing here is ever changed.
+    # pip may only confirm that this environment already has the pinned uv:
+    # no index, and --dry-run so that nothing here is ever changed. uv then
+    # makes the copy's .venv from uv.lock (PyPI, or uv's cache) and runs make check.
     env = ci_env(PIP_NO_INDEX="1", PIP_DRY_RUN="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     for command in commands(platform, config, "lint-and-test"):
         result = run(*shell(platform), command, cwd=copy, env=env)
@@ -22,8 +23,9 @@ def test_lint_and_test_steps_pass(ci_project, tmp_path):
 
 def test_gitlab_lint_and_test_job_runs_here(cookies_session, tmp_path):
     """The baked .gitlab-ci.yml's lint-and-test job, run by gitlab-ci-local in
-    this machine's shell (pip installs requirements-dev.txt, hashes checked,
-    into a fresh virtualenv): it passes, and fails once a test fails."""
+    this machine's shell (pip installs uv, hashes checked, into a fresh
+    virtualenv; uv installs uv.lock into the project's .venv): it passes, and
+    fails once a test fails."""
     if not shutil.which(tool("gitlab-ci-local")):
         skip_or_fail("gitlab-ci-local is not installed (scripts/test.sh installs it with npm)")
     baked = bake(cookies_session, ci="gitlab", project_name="ci local")

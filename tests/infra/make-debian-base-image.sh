@@ -13,8 +13,9 @@
 # made by an older version of this script (its label says so).
 #
 # Where the host trusts an extra CA bundle (a TLS-inspecting proxy), it is put
-# into the stand-in and named in PIP_CERT so that pip inside builds reaches
-# PyPI. This lives only in the locally made base image, never in a baked project.
+# into the stand-in and named in PIP_CERT and SSL_CERT_FILE so that pip and uv
+# inside builds reach PyPI. This lives only in the locally made base image,
+# never in a baked project.
 set -euo pipefail
 
 usage="usage: make-debian-base-image.sh SUITE [ARCH]   (e.g. trixie; arm64)"
@@ -26,9 +27,11 @@ case "$arch" in
     *) echo "make-debian-base-image.sh: ARCH '$arch': this host's or arm64" >&2 && exit 2 ;;
 esac
 # Bump when the stand-in changes, so that older stand-ins are made anew.
-version=3
+version=4
+# Bump when the root filesystem changes (4 changed only the image's ENV).
+rootfs_version=3
 cache=${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}
-tarball="$cache/debian-${suite}-slim-${arch}-v${version}.tar"
+tarball="$cache/debian-${suite}-slim-${arch}-v${rootfs_version}.tar"
 host_ca=/etc/ssl/certs/ca-certificates.crt
 image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
@@ -107,7 +110,7 @@ changes=(--change 'CMD ["bash"]'
          --change "LABEL $label=$version"
          --change "LABEL org.opencontainers.image.description=\"local debootstrap stand-in for $image\"")
 if tar -tf "$tarball" "./${image_ca#/}" >/dev/null 2>&1; then
-    changes+=(--change "ENV PIP_CERT=$image_ca")
+    changes+=(--change "ENV PIP_CERT=$image_ca" --change "ENV SSL_CERT_FILE=$image_ca")
 fi
 if [ -z "$platform" ]; then
     docker import "${changes[@]}" "$tarball" "$image" >/dev/null

@@ -33,7 +33,7 @@ case "$minor" in
 esac
 base=debian:trixie-slim
 # Bump when the stand-in changes, so that older stand-ins are made anew.
-version=2
+version=3
 # What the build leaves out of upstream's configure (see python-stand-in/).
 build=no-pgo-no-lto
 cache=$(realpath -m "${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}")
