@@ -34,15 +34,12 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # and its modules are compiled once here. uv's cache is a cache mount: a
 # changed uv.lock downloads only what changed, and the image keeps no cache.
 # Wheels are the same on every base, so every base shares it.
-ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
-    UV_PYTHON=python3 \
-    UV_PYTHON_DOWNLOADS=never \
-    UV_COMPILE_BYTECODE=1 \
-    UV_LINK_MODE=copy
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=/src/pyproject.toml \
     --mount=type=bind,source=uv.lock,target=/src/uv.lock \
-    /opt/uv/bin/uv sync --project /src --locked --no-dev --no-install-project --no-build
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    /opt/uv/bin/uv sync --project /src --locked --no-dev --no-install-project --no-build \
+        --python python3 --no-python-downloads --compile-bytecode --link-mode copy
 
 # The static files nginx serves, each text file gzip-compressed beside itself
 # once here (nginx's gzip_static sends the .gz to clients that accept it), and
