@@ -196,6 +196,13 @@ PS = r"""for d in /proc/[0-9]*; do
 done 2>/dev/null"""
 
 
+def is_uwsgi(command):
+    """Whether a command line is uWSGI's: pyuwsgi's console script, run by the
+    venv's Python (`/opt/venv/bin/python /opt/venv/bin/uwsgi --ini ...`), or
+    a uwsgi binary."""
+    return any(os.path.basename(word) == "uwsgi" for word in command.split()[:2])
+
+
 def processes(container):
     listing = docker("exec", container, "sh", "-c", PS).stdout
     # The listing shell's own command line spans lines: keep only whole rows.
@@ -205,6 +212,6 @@ def processes(container):
 
 def signal_uwsgi(container, signal):
     """Send every uWSGI process of the container a signal (STOP freezes them, CONT thaws)."""
-    pids = [str(pid) for pid, _, command in processes(container) if command.startswith("uwsgi ")]
+    pids = [str(pid) for pid, _, command in processes(container) if is_uwsgi(command)]
     assert pids, processes(container)
     docker("exec", container, "sh", "-c", f"kill -{signal} {' '.join(pids)}")

@@ -13,7 +13,7 @@ from deployments import (
     run_install,
     secret_key_volume,
 )
-from engine import docker, free_port, http_get, wait_checks_pass, wait_serving
+from engine import docker, free_port, http_get, is_uwsgi, wait_checks_pass, wait_serving
 from helpers import IMAGE, IMAGE_SETTINGS
 
 pytestmark = pytest.mark.docker
@@ -153,7 +153,7 @@ def uwsgi_workers(container):
         "exec", container, "sh", "-c",
         'for p in /proc/[0-9]*; do tr "\\0" " " <"$p/cmdline"; echo; done',
     ).stdout  # fmt: skip
-    return sum(line.startswith("uwsgi ") for line in listing.splitlines()) - 1
+    return sum(is_uwsgi(line) for line in listing.splitlines()) - 1
 
 
 @pytest.mark.parametrize(

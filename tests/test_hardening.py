@@ -14,6 +14,7 @@ from engine import (
     free_port,
     http_get,
     http_get_once,
+    is_uwsgi,
     processes,
     wait_healthy,
     wait_serving,
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.docker
 
 
 def uwsgi_master_and_workers(container):
-    uwsgi = {pid: ppid for pid, ppid, cmd in processes(container) if cmd.startswith("uwsgi ")}
+    uwsgi = {pid: ppid for pid, ppid, cmd in processes(container) if is_uwsgi(cmd)}
     [master] = [pid for pid, ppid in uwsgi.items() if ppid not in uwsgi]
     return master, sorted(pid for pid, ppid in uwsgi.items() if ppid == master)
 
