@@ -3,9 +3,11 @@
 #   scripts/test.sh                 everything (bakes, lints, Docker builds)
 #   scripts/test.sh -m "not docker" the fast part, without Docker
 # Arguments go to pytest, which runs one worker per core (pytest-xdist; the
-# Docker tests all in one of them, in order); -n 0 runs everything in this
-# process. The Docker tests start an engine themselves when none answers and
-# this is root on Debian (see scripts/ensure-docker.sh).
+# Docker tests all in one of them, in order, the arm64 test beside them in
+# another); -n 0 runs everything in this process. The Docker tests start an
+# engine themselves when none answers and this is root on Debian (see
+# scripts/ensure-docker.sh); the arm64 test registers QEMU the same way
+# (tests/infra/ensure-qemu.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -132,45 +132,45 @@ def bakes(bake_store):
     return bake_store.all()
 
 
-# Measured on 2 cores: about 19 min, most of it uWSGI compiled under QEMU.
-ARM64_SKIP = (
-    "the linux/arm64 build runs emulated, about 19 min here: "
-    "run it with scripts/test.sh -m arm64 (CONTRIBUTING.md, Tests)"
-)
-
-
 @pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture
 def pytest_collection_modifyitems(config, items):
     """The swarm tests last: after `docker swarm leave` (measured on engine
     20.10), containers started before it resolve no names on their networks
     any more: a split deployment of an earlier fixture would answer 502.
-    The checks over every bake first: the longest (pymarkdown on each
-    README), they keep one worker busy while the others bake.
-    The arm64 test only when `-m` asks for it."""
+    The arm64 test first, in a pytest-xdist group of its own: its emulated
+    build, minutes of CPU, then runs on one worker beside the other Docker
+    tests on another, not alone after them. It touches only what it names
+    (its container and image carry this process's prefix, on the default
+    network), so it is safe beside them. Then the checks over every bake:
+    the longest (pymarkdown on each README), they keep one worker busy while
+    the others bake."""
     items.sort(
         key=lambda item: (
             "swarm" in getattr(item, "fixturenames", ()),
+            item.get_closest_marker("arm64") is None,
             "bakes" not in getattr(item, "fixturenames", ()),
         )
     )
-    wanted = config.option.markexpr or ""
+    if not getattr(config.option, "loadgroup", False):
+        return
     for item in items:
-        if item.get_closest_marker("arm64") and ("arm64" not in wanted or "not arm64" in wanted):
-            item.add_marker(pytest.mark.skip(reason=ARM64_SKIP))
-        if item.get_closest_marker("docker") and getattr(config.option, "loadgroup", False):
-            in_one_worker(item)
+        if item.get_closest_marker("arm64"):
+            in_group(item, "arm64")
+        elif item.get_closest_marker("docker"):
+            in_group(item, "docker")
 
 
-def in_one_worker(item):
+def in_group(item, group):
     """The Docker tests share one engine: under pytest-xdist (--dist loadgroup)
-    they all run in one worker, in the order above. pytest-xdist 3.8 puts a
-    test in a group by adding @group to its id, as Node._nodeid, which
-    pytest 9.2 no longer reads (it keeps Node._id): done here, and checked."""
+    they all run in one worker, in the order above (the arm64 test in a group
+    of its own). pytest-xdist 3.8 puts a test in a group by adding @group to
+    its id, as Node._nodeid, which pytest 9.2 no longer reads (it keeps
+    Node._id): done here, and checked."""
     from _pytest.nodeid import NodeId
 
-    if not item.nodeid.endswith("@docker"):
-        item._id = NodeId.parse(f"{item.nodeid}@docker")
-    assert item.nodeid.endswith("@docker"), "the Docker tests' xdist group did not take"
+    if not item.nodeid.endswith(f"@{group}"):
+        item._id = NodeId.parse(f"{item.nodeid}@{group}")
+    assert item.nodeid.endswith(f"@{group}"), f"the xdist group {group} did not take"
 
 
 def pytest_sessionfinish(session):

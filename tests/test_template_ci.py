@@ -41,7 +41,7 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
     config = yaml.safe_load(WORKFLOW.read_text())
     assert config["permissions"] == {"contents": "read"}
     assert config["defaults"]["run"]["shell"] == "bash"  # -eo pipefail: tee keeps the status
-    assert set(config["jobs"]) == {"test", "arm64"}
+    assert set(config["jobs"]) == {"test"}
     job = config["jobs"]["test"]
     assert job["runs-on"].startswith("ubuntu-") and 0 < job["timeout-minutes"] <= 90
     assert len(job["strategy"]["matrix"]["python"]) >= 2
@@ -66,13 +66,14 @@ def test_template_workflow_runs_the_readme_test_command_on_a_matrix(tmp_path):
     assert not [line for line in one_skipped if re.search(pattern, line)]
 
 
-def test_template_workflow_runs_the_arm64_test_under_qemu():
-    """The arm64 test, which the run above skips, in a job of its own with
-    QEMU registered for arm64."""
-    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["arm64"]["steps"]
+def test_template_workflow_registers_qemu_before_the_tests():
+    """The whole suite's arm64 test needs QEMU registered for arm64, which
+    tests/infra/ensure-qemu.sh does only as root (the runner is not): the
+    action does it before the test step."""
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["test"]["steps"]
     qemu = next(i for i, step in enumerate(steps) if "setup-qemu-action" in step.get("uses", ""))
     assert steps[qemu]["with"] == {"platforms": "arm64"}
-    runs = [i for i, step in enumerate(steps) if step.get("run") == "scripts/test.sh -m arm64"]
+    runs = [i for i, step in enumerate(steps) if step.get("run", "").startswith("scripts/test.sh")]
     assert runs and runs[0] > qemu
 
 

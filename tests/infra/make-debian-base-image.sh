@@ -87,6 +87,8 @@ CONF
 
 if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null || {
+        # A fresh machine may have no package lists yet.
+        apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
     }
     if [ -n "$platform" ]; then "$(dirname "$0")/ensure-qemu.sh"; fi
