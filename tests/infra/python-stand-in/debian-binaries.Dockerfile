@@ -9,7 +9,8 @@
 # What differs, and why (tests/infra/make-python-image.sh passes the arguments):
 # - the interpreter is Debian sid's build (PGO and LTO as Debian builds it),
 #   installed by apt in /usr with its dependencies from trixie where trixie's
-#   suffice; /usr/local/bin holds links to it, and pip (the wheel Debian's
+#   suffice, from sid where it needs newer ones (3.14.10-1: glibc 2.42, so
+#   the image's libc6 and libc-bin are sid's; the build log lists them); /usr/local/bin holds links to it, and pip (the wheel Debian's
 #   ensurepip would install) lives in /usr/local/lib/pythonX.Y/dist-packages;
 # - Debian's EXTERNALLY-MANAGED marker is removed: `pip install` outside a
 #   virtualenv works, as in the official image;
@@ -47,12 +48,13 @@ ARG DEBIAN_VERSION
 RUN set -eux; \
 	minor="${PYTHON_VERSION%.*}"; \
 	echo "deb http://deb.debian.org/debian $DEBIAN_SUITE main" > /etc/apt/sources.list.d/stand-in.list; \
-# only what is named below comes from that suite; the rest stays trixie's
-	printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n' "$DEBIAN_SUITE" > /etc/apt/preferences.d/stand-in; \
 # sid's Release files are valid for a week only, and a mirror frozen longer
 # serves them past their Valid-Until: not checked there (the signature still is)
 	apt-get -o Acquire::Check-Valid-Until=false update; \
-	apt-get install -y --no-install-recommends \
+	dpkg-query -W -f '${Package}=${Version}\n' | sort > /tmp/before; \
+# -t: what these packages need newer than trixie's comes from that suite too
+# (3.14.10-1 needs glibc 2.42: libc6 and libc-bin); nothing else is upgraded
+	apt-get install -y --no-install-recommends -t "$DEBIAN_SUITE" \
 		"python$minor=$DEBIAN_VERSION" \
 		"python$minor-minimal=$DEBIAN_VERSION" \
 		"libpython$minor=$DEBIAN_VERSION" \
@@ -61,7 +63,10 @@ RUN set -eux; \
 		"python$minor-dev=$DEBIAN_VERSION" \
 		"python$minor-venv=$DEBIAN_VERSION" \
 	; \
-	rm /etc/apt/sources.list.d/stand-in.list /etc/apt/preferences.d/stand-in; \
+	echo "installed or changed:"; \
+	dpkg-query -W -f '${Package}=${Version}\n' | sort | comm -13 /tmp/before -; \
+	rm /tmp/before; \
+	rm /etc/apt/sources.list.d/stand-in.list; \
 	apt-get dist-clean; \
 	rm -f "/usr/lib/python$minor/EXTERNALLY-MANAGED"; \
 	for name in "python$minor" "python$minor-config" "pydoc$minor"; do \
