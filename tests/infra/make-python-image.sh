@@ -28,18 +28,17 @@ here=$(dirname "$0")
 
 minor=${1:?usage: make-python-image.sh VERSION   (e.g. 3.13, 3.14)}
 image="python:${minor}-slim"
-# How each release is made (the label org.flask-docker.stand-in.build says it):
+# The stand-in's version (bump it when a way changes, so that older stand-ins
+# are made anew), and how each release is made (the label org.flask-docker.stand-in.build says it):
 # from the source package of a Debian suite, with the build dependencies
 # upstream's Dockerfile adds for it and without what the build leaves out of
 # upstream's configure; or from a Debian suite's binary packages.
 case "$minor" in
-    3.13) build=no-pgo-no-lto source_suite=trixie extra_build_deps="" ;;
-    3.14) build=debian-sid-binaries binary_suite=sid ;;
+    3.13) build=no-pgo-no-lto version=2 source_suite=trixie extra_build_deps="" ;;
+    3.14) build=debian-sid-binaries version=3 binary_suite=sid ;;
     *) echo "make-python-image.sh: no way to make Python $minor known (3.13, 3.14)" >&2 && exit 1 ;;
 esac
 base=debian:trixie-slim
-# Bump when the stand-in changes, so that older stand-ins are made anew.
-version=2
 cache=$(realpath -m "${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}")
 saved="$cache/python-${minor}-slim-v${version}.tar"
 

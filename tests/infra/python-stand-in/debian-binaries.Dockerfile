@@ -17,6 +17,10 @@
 # - the -dev packages bring the headers with their own dependencies
 #   (libexpat1-dev, zlib1g-dev, libc6-dev): a C extension compiled here may
 #   link libraries the official image does not have (uWSGI links libexpat);
+# - sid's libc6-dev (2.43, which libpython's -dev packages pull in) no longer
+#   depends on libcrypt-dev as trixie's does, so a build that installs
+#   libc6-dev would miss crypt.h and libcrypt.so (uWSGI 2.0.31 links -lcrypt:
+#   "cannot find -lcrypt"); libcrypt-dev is installed here for it;
 # - no PYTHON_SHA256 (there is no tarball) and no idle3 (Debian packages IDLE
 #   apart, with Tk);
 # - sid's package lists are used for the install only: the image's apt knows
@@ -62,6 +66,7 @@ RUN set -eux; \
 		"libpython$minor-dev=$DEBIAN_VERSION" \
 		"python$minor-dev=$DEBIAN_VERSION" \
 		"python$minor-venv=$DEBIAN_VERSION" \
+		libcrypt-dev \
 	; \
 	echo "installed or changed:"; \
 	dpkg-query -W -f '${Package}=${Version}\n' | sort | comm -13 /tmp/before -; \
