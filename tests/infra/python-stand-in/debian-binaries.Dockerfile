@@ -8,9 +8,11 @@
 # same ENV (PATH, PYTHON_VERSION), CMD python3.
 # What differs, and why (tests/infra/make-python-image.sh passes the arguments):
 # - the interpreter is Debian sid's build (PGO and LTO as Debian builds it),
-#   installed by apt in /usr with its dependencies from trixie where trixie's
-#   suffice, from sid where it needs newer ones (3.14.10-1: glibc 2.42, so
-#   the image's libc6 and libc-bin are sid's; the build log lists them); /usr/local/bin holds links to it, and pip (the wheel Debian's
+#   installed by apt in /usr, with what it needs from sid too: 3.14.10-1 needs
+#   glibc 2.42 or later, so libc6 and libc-bin are sid's (2.43), as are
+#   libtinfo6, ncurses and zlib1g, and the libraries newly installed with it
+#   (libexpat1, libffi8, readline; the build log lists every one);
+#   /usr/local/bin holds links to it, and pip (the wheel Debian's
 #   ensurepip would install) lives in /usr/local/lib/pythonX.Y/dist-packages;
 # - Debian's EXTERNALLY-MANAGED marker is removed: `pip install` outside a
 #   virtualenv works, as in the official image;
@@ -56,8 +58,8 @@ RUN set -eux; \
 # serves them past their Valid-Until: not checked there (the signature still is)
 	apt-get -o Acquire::Check-Valid-Until=false update; \
 	dpkg-query -W -f '${Package}=${Version}\n' | sort > /tmp/before; \
-# -t: what these packages need newer than trixie's comes from that suite too
-# (3.14.10-1 needs glibc 2.42: libc6 and libc-bin); nothing else is upgraded
+# -t: what these packages need comes from that suite too (3.14.10-1 needs glibc
+# 2.42 or later); the packages it does not touch stay trixie's
 	apt-get install -y --no-install-recommends -t "$DEBIAN_SUITE" \
 		"python$minor=$DEBIAN_VERSION" \
 		"python$minor-minimal=$DEBIAN_VERSION" \
