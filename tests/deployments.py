@@ -32,6 +32,7 @@ SUITE = {
     "debian:trixie-slim": "trixie",
     "debian:bookworm-slim": "bookworm",
     "python:3.13-slim": "trixie",
+    "python:3.14-slim": "trixie",
     "ubuntu:24.04": "noble",
 }
 

@@ -1,41 +1,44 @@
 #!/usr/bin/env bash
 # Make python:X.Y-slim locally when the engine lacks it and no registry can be
-# reached: CPython built from source on the debian:trixie-slim stand-in the way
-# docker-library/python's slim-trixie Dockerfile builds it (python-stand-in/,
-# where what differs is listed). Test infrastructure only: no baked project
-# uses it.
+# reached, laid out as docker-library/python's slim-trixie Dockerfile lays it
+# out, on the debian:trixie-slim stand-in. Test infrastructure only: no baked
+# project uses it. Two ways, by release (python-stand-in/, where what differs
+# from the official image is listed):
 #
-# The source is upstream's release tarball, which Debian's source package
-# carries unchanged as its .orig.tar.xz (3.13.5's sha256 is python.org's): 3.13
-# from trixie, 3.14 from sid, since Debian's archive is reachable where
-# python.org is not. It is fetched in a throwaway container and cached, as is
-# the finished image (docker save), so that making it again takes seconds.
-# To take a newer release, delete both from the cache (Python-X.Y.*.tar.xz,
-# python-X.Y-slim-v*.tar). A mirror whose sid index names files it does not
-# hold fails the fetch, which says so. Needs python3 on the host (see below).
+# - 3.13: CPython built from source. The source is upstream's release tarball,
+#   which Debian's source package carries unchanged as its .orig.tar.xz
+#   (3.13.5's sha256 is python.org's), since Debian's archive is reachable
+#   where python.org is not. It is fetched in a throwaway container and
+#   cached. The build takes about 6.5 minutes on one CPU, about 4 on two.
+# - 3.14: Debian sid's binary packages of python3.14, installed by apt (sid's
+#   source files of python3.14 answer 404, its binaries download). The
+#   version is the one sid lists when the image is made; about a minute.
+#
+# The finished image is cached (docker save), so that making it again takes
+# seconds. To take a newer release, delete it from the cache
+# (python-X.Y-slim-v*.tar; for 3.13 the tarball Python-X.Y.*.tar.xz too). A
+# mirror whose sid index names files it does not hold fails, which says so.
+# Needs python3 on the host (see below).
 #
 # An image that is already there is never replaced, unless it is a stand-in
 # made by an older version of this script (its label says so).
-#
-# The build takes about 6.5 minutes on one CPU, about 4 on two: it runs before
-# the tests of the python:* variants, never beside one.
+# It runs before the tests of the python:* variants, never beside one.
 set -euo pipefail
 here=$(dirname "$0")
 
 minor=${1:?usage: make-python-image.sh VERSION   (e.g. 3.13, 3.14)}
 image="python:${minor}-slim"
-# The Debian suite whose source package carries that release, and the build
-# dependencies upstream's Dockerfile adds for it.
+# The stand-in's version (bump it when a way changes, so that older stand-ins
+# are made anew), and how each release is made (the label org.flask-docker.stand-in.build says it):
+# from the source package of a Debian suite, with the build dependencies
+# upstream's Dockerfile adds for it and without what the build leaves out of
+# upstream's configure; or from a Debian suite's binary packages.
 case "$minor" in
-    3.13) source_suite=trixie extra_build_deps="" ;;
-    3.14) source_suite=sid extra_build_deps="libzstd-dev" ;;
-    *) echo "make-python-image.sh: no Debian source package for Python $minor known" >&2 && exit 1 ;;
+    3.13) build=no-pgo-no-lto version=3 source_suite=trixie extra_build_deps="" ;;
+    3.14) build=debian-sid-binaries version=4 binary_suite=sid ;;
+    *) echo "make-python-image.sh: no way to make Python $minor known (3.13, 3.14)" >&2 && exit 1 ;;
 esac
 base=debian:trixie-slim
-# Bump when the stand-in changes, so that older stand-ins are made anew.
-version=3
-# What the build leaves out of upstream's configure (see python-stand-in/).
-build=no-pgo-no-lto
 cache=$(realpath -m "${FLASK_DOCKER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flask-docker}")
 saved="$cache/python-${minor}-slim-v${version}.tar"
 
@@ -58,6 +61,45 @@ cleanup() {
 trap cleanup EXIT
 
 "$here/make-debian-base-image.sh" trixie
+
+if [ "$build" = debian-sid-binaries ]; then
+    # The version sid lists now; every package of the build is pinned to it.
+    echo "asking Debian $binary_suite for python$minor's version ..." >&2
+    deb_version=$(docker run --rm --env SUITE="$binary_suite" --env PACKAGE="python$minor" "$base" \
+        bash -euo pipefail -c '
+            echo "deb http://deb.debian.org/debian $SUITE main" >/etc/apt/sources.list.d/suite.list
+            apt-get -qq -o Acquire::Check-Valid-Until=false update
+            apt-cache show --no-all-versions "$PACKAGE" | awk "/^Version:/ { print \$2 }"
+        ') && [ -n "$deb_version" ] || {
+        echo "make-python-image.sh: Debian $binary_suite lists no python$minor package" >&2
+        exit 1
+    }
+    # 3.14.10-1 -> 3.14.10 (a release candidate's 3.14.0~rc3-1 -> 3.14.0rc3)
+    python_version=${deb_version%-*}
+    python_version=${python_version/\~/}
+    log="$cache/python-${minor}-slim-build.log"
+    mkdir -p "$cache"
+    echo "building $image (Debian $binary_suite's python$minor $deb_version; log: $log) ..." >&2
+    start=$SECONDS
+    if ! DOCKER_BUILDKIT=0 docker build --force-rm --tag "$image" \
+        --file "$here/python-stand-in/debian-binaries.Dockerfile" \
+        --build-arg BASE_IMAGE="$base" \
+        --build-arg PYTHON_VERSION="$python_version" \
+        --build-arg DEBIAN_SUITE="$binary_suite" --build-arg DEBIAN_VERSION="$deb_version" \
+        --label "$label=$version" \
+        --label "$label.build=$build" \
+        --label "org.opencontainers.image.version=$python_version" \
+        --label "org.opencontainers.image.description=local stand-in for $image: Debian $binary_suite's python$minor $deb_version binary packages, laid out as the official image" \
+        "$here/python-stand-in" >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
+    docker save -o "$saved.tmp" "$image"
+    chmod 0644 "$saved.tmp"
+    mv "$saved.tmp" "$saved"
+    echo "made $image (Python $python_version) in $((SECONDS - start)) s; saved to $saved" >&2
+    exit 0
+fi
 
 # Upstream's tarball, Python-X.Y.Z.tar.xz: the newest one cached, else fetched.
 tarball=$(find "$cache" -maxdepth 1 -name "Python-${minor}.*.tar.xz" 2>/dev/null | sort -V | tail -n 1)
