@@ -451,10 +451,14 @@ def name_cache_mounts(dockerfile, token):
 
 
 def build_cache_records():
-    """The engine's build cache records: {id: in use}. Its IDs may be shortened;
-    prune's id filter matches them as a pattern."""
+    """The engine's build cache records: {id: in use} (the CLI writes "true" or
+    "false"; a shortened ID ends in "*" when in use: prune's id filter matches
+    the ID as a pattern)."""
     out = sh("docker", "system", "df", "--verbose", "--format", "{{json .BuildCache}}").stdout
-    return {r["ID"].rstrip("*"): r["InUse"] or r["ID"].endswith("*") for r in json.loads(out) or []}
+    return {
+        r["ID"].rstrip("*"): str(r["InUse"]).lower() == "true" or r["ID"].endswith("*")
+        for r in json.loads(out) or []
+    }
 
 
 def remove_build_cache(kept):
