@@ -451,21 +451,23 @@ def name_cache_mounts(dockerfile, token):
 
 
 def build_cache_records():
-    """The engine's build cache records: {id: in use} (the CLI writes "true" or
-    "false"; a shortened ID ends in "*" when in use: prune's id filter matches
-    the ID as a pattern)."""
+    """The engine's build cache records, newest first: {id: in use} (the CLI
+    writes "true" or "false"; a shortened ID ends in "*" when in use: prune's
+    id filter matches the ID as a pattern)."""
     out = sh("docker", "system", "df", "--verbose", "--format", "{{json .BuildCache}}").stdout
+    records = sorted(json.loads(out) or [], key=lambda r: r["CreatedAt"], reverse=True)
     return {
         r["ID"].rstrip("*"): str(r["InUse"]).lower() == "true" or r["ID"].endswith("*")
-        for r in json.loads(out) or []
+        for r in records
     }
 
 
 def remove_build_cache(kept):
     """Remove the build cache records made since `kept` was listed (the run's
-    layers and cache mounts; its images removed first), children before parents."""
-    for _ in range(10):
-        made = {i for i, in_use in build_cache_records().items() if i not in kept and not in_use}
+    layers and cache mounts; its images removed first), newest first: a layer
+    before the one it was built on."""
+    for _ in range(3):
+        made = [i for i, in_use in build_cache_records().items() if i not in kept and not in_use]
         if not made:
             return
         for record in made:
