@@ -1,16 +1,16 @@
 """Benchmark the baked default project against the article's stack, side by side.
 
 Builds both on the same base image, then measures image size, cold build,
-rebuilds after a requirements change and after an edit of the app code (in
-interleaved rounds; the engine's build cache is emptied before each cold
-build), time from `docker run` to the first 200, `docker stop` time, and
-throughput with wrk (loopback only) in interleaved rounds: of each stack's
-hello route, and of a static file (a 30 KB stylesheet, gzip accepted) that
-nginx serves in the baked stack and Flask's static route in the article's.
-Prints a markdown table of medians and ratios and writes a PNG chart. Run it
-through benchmarks/run.sh, which installs what it needs and runs it from the
-repository's root as `python -m benchmarks.benchmark`, importing from the
-package tests.
+rebuilds after a requirement change and after an edit of the app code (in
+interleaved rounds, against the previous release too: each cold build starts
+with no layer cache and empty cache mounts of its own), time from `docker
+run` to the first 200, `docker stop` time, and throughput with wrk (loopback
+only) in interleaved rounds: of each stack's hello route, and of a static
+file (a 30 KB stylesheet, gzip accepted) that nginx serves in the baked stack
+and Flask's static route in the article's. Prints markdown tables of medians
+and ratios and writes a PNG chart. Run it through benchmarks/run.sh, which
+installs what it needs and runs it from the repository's root as `python -m
+benchmarks.benchmark`, importing from the package tests.
 """
 
 import argparse
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -65,6 +66,16 @@ SUMMED = (ERRORS, EARLY_502)
 # from its commit (git archive of it as the template).
 PREVIOUS_RELEASE = "1.2.0"
 PREVIOUS_COMMIT = "7d00b3a88180eb6b374e85ff9940693e525c23d5"
+BUILD_METRICS = (COLD_BUILD, REQUIREMENTS_REBUILD, CODE_REBUILD)
+# Issue 26's targets: the baked build's time over the previous release's.
+BUILD_TARGETS = {COLD_BUILD: 0.8, REQUIREMENTS_REBUILD: 0.5}
+# The requirement change timed: one pinned package no stack has, small and
+# pure Python, added the project's own way and locked by its own `make lock`.
+ADDED_REQUIREMENT = "six==1.17.0"
+# The benchmark names its builds' cache mounts itself (a copy of each
+# Dockerfile, per round), so that a cold build starts them empty without
+# emptying the engine's others, and removes what it made when it ends.
+CACHE_ID_PREFIX = "flask-docker-bench"
 
 
 @dataclass
@@ -280,12 +291,14 @@ def bake_default(workdir, base_image, template=REPO, name="baked"):
     # The secret key, made and mounted as install.sh does.
     subprocess.run(["scripts/make-secrets.sh"], cwd=project, check=True, stdout=subprocess.DEVNULL)
     key = f"{project / IMAGE['secret_key_path']}:{IMAGE['secret_key_file']}:ro"
+    # The routes' module (app/__init__.py until 1.2.0, which had no routes.py).
+    routes = project / "app" / "routes.py"
     return Stack(
         name,
         project,
         f"bench-{name}",
         int(IMAGE["container_port"]),
-        project / "app" / "__init__.py",
+        routes if routes.exists() else project / "app" / "__init__.py",
         # The JSON route: what the article's "/" is (the baked "/" renders a page).
         hello_path="/api/hello",
         static_folder=project / "app" / "static",
@@ -366,19 +379,141 @@ def edit(path):
         file.write("# edited\n")
 
 
+def lock_kind(context):
+    """How a project pins its requirements: "uv" (pyproject.toml's dependencies
+    locked into uv.lock by `make lock`), "pip-tools" (requirements.in locked
+    into requirements.txt by `make lock`) or "none" (a bare requirements.txt,
+    the article's)."""
+    if (context / "uv.lock").exists():
+        return "uv"
+    if (context / "requirements.in").exists():
+        return "pip-tools"
+    return "none"
+
+
+def top_files(context):
+    return {path.name: path.read_bytes() for path in context.iterdir() if path.is_file()}
+
+
+def add_requirement(context, requirement=ADDED_REQUIREMENT):
+    """Add one pinned requirement the project's own way, lock it with its own
+    `make lock` (PyPI, from this machine), and return the files that changed
+    with their new contents; an error unless the lock changed."""
+    before = top_files(context)
+    kind = lock_kind(context)
+    if kind == "uv":
+        pyproject = context / "pyproject.toml"
+        text, count = re.subn(
+            r"^(dependencies = \[\n)",
+            rf'\1    "{requirement}",\n',
+            pyproject.read_text(),
+            count=1,
+            flags=re.MULTILINE,
+        )
+        pyproject.write_text(text)
+        if not count or requirement not in tomllib.loads(text)["project"]["dependencies"]:
+            raise SystemExit(f"{context.name}: found no [project] dependencies list to add to")
+        lock = "uv.lock"
+    else:
+        name = "requirements.in" if kind == "pip-tools" else "requirements.txt"
+        with (context / name).open("a") as file:
+            file.write(f"{requirement}\n")
+        lock = "requirements.txt"
+    if kind != "none":
+        # pip-compile or uv from this Python's environment (benchmarks/requirements.txt).
+        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+        result = sh("make", "-C", context, "lock", check=False, env={"PATH": path})
+        if result.returncode:
+            raise SystemExit(f"{context.name}: make lock failed:\n{result.stdout}{result.stderr}")
+    after = top_files(context)
+    changed = {name: data for name, data in after.items() if before.get(name) != data}
+    if lock not in changed or requirement.split("==")[0] not in changed[lock].decode():
+        raise SystemExit(f"{context.name}: make lock did not lock {requirement} into {lock}")
+    return changed
+
+
+CACHE_MOUNT = re.compile(r"--mount=type=cache,(\S+)")
+
+
+def name_cache_mounts(dockerfile, token):
+    """The Dockerfile with each cache mount named `<token>-<its id>` (its id is its
+    target unless it names one): the same build, with caches of its own."""
+
+    def rename(match):
+        options = [option.partition("=") for option in match.group(1).split(",")]
+        values = {key: value for key, _, value in options}
+        target = values.get("target") or values.get("dst") or values.get("destination")
+        own = f"{token}-{values.get('id', target)}"
+        kept = [f"{key}{eq}{value}" for key, eq, value in options if key != "id"]
+        return "--mount=" + ",".join(["type=cache", f"id={own}", *kept])
+
+    return CACHE_MOUNT.sub(rename, dockerfile)
+
+
+def build_cache_records():
+    """The engine's build cache records, newest first: {id: in use} (the CLI
+    writes "true" or "false"; a shortened ID ends in "*" when in use: prune's
+    id filter matches the ID as a pattern)."""
+    out = sh("docker", "system", "df", "--verbose", "--format", "{{json .BuildCache}}").stdout
+    records = sorted(json.loads(out) or [], key=lambda r: r["CreatedAt"], reverse=True)
+    return {
+        r["ID"].rstrip("*"): str(r["InUse"]).lower() == "true" or r["ID"].endswith("*")
+        for r in records
+    }
+
+
+def remove_build_cache(kept):
+    """Remove the build cache records made since `kept` was listed (the run's
+    layers and cache mounts; its images removed first), newest first: a layer
+    before the one it was built on."""
+    for _ in range(3):
+        made = [i for i, in_use in build_cache_records().items() if i not in kept and not in_use]
+        if not made:
+            return
+        for record in made:
+            # --all: also a record the engine counts as shared; the filter keeps it to one.
+            prune = ("docker", "builder", "prune", "--all", "--force", "--filter", f"id={record}")
+            sh(*prune, check=False)
+    print(f"left in the build cache: {len(made)} records of this run", file=sys.stderr)
+
+
 def measure_builds(stacks, base_image, rounds):
-    """Interleaved rounds of: a cold build, with the engine's whole build cache
-    (the baked Dockerfile's apt and pip cache mounts too) emptied first; a
-    rebuild after a change of requirements.txt; one after an edit of the app."""
-    for round_number in range(rounds):
+    """Interleaved rounds (the stacks' order reversed every other round) of: a
+    cold build (no layer cache, and the Dockerfile's cache mounts named anew,
+    so empty); a rebuild after one added requirement, locked by the project's
+    own `make lock` (once: later rounds write the same files again); one after
+    an edit of the app code. The project's files are restored at the end."""
+    originals = {s.name: top_files(s.context) | {"code": s.code_file.read_bytes()} for s in stacks}
+    changes = {}
+    for stack in stacks:
+        changes[stack.name] = add_requirement(stack.context)
+        print(f"{stack.name}: {ADDED_REQUIREMENT} changes {', '.join(changes[stack.name])}",
+              file=sys.stderr)  # fmt: skip
+    try:
+        for round_number in range(rounds):
+            order = stacks if round_number % 2 == 0 else stacks[::-1]
+            for stack in order:
+                # Its own per stack too: the apt caches would be shared otherwise.
+                token = f"{CACHE_ID_PREFIX}-{os.getpid()}-{round_number}-{stack.name}"
+                for name in changes[stack.name]:
+                    (stack.context / name).write_bytes(originals[stack.name][name])
+                dockerfile = originals[stack.name]["Dockerfile"].decode()
+                (stack.context / "Dockerfile").write_text(name_cache_mounts(dockerfile, token))
+            for metric in BUILD_METRICS:
+                for stack in order:
+                    if metric == REQUIREMENTS_REBUILD:
+                        for name, data in changes[stack.name].items():
+                            (stack.context / name).write_bytes(data)
+                    elif metric == CODE_REBUILD:
+                        edit(stack.code_file)
+                    seconds = build(stack, base_image, no_cache=metric == COLD_BUILD)
+                    stack.record(metric, seconds)
+                    print(f"build round {round_number + 1}/{rounds}: {stack.name} {metric} "
+                          f"{seconds:.2f}", file=sys.stderr)  # fmt: skip
+    finally:
         for stack in stacks:
-            print(f"build round {round_number + 1}/{rounds}: {stack.name}", file=sys.stderr)
-            sh("docker", "builder", "prune", "--all", "--force")
-            stack.record(COLD_BUILD, build(stack, base_image, no_cache=True))
-            edit(stack.context / "requirements.txt")
-            stack.record(REQUIREMENTS_REBUILD, build(stack, base_image, no_cache=False))
-            edit(stack.code_file)
-            stack.record(CODE_REBUILD, build(stack, base_image, no_cache=False))
+            for name, data in originals[stack.name].items():
+                (stack.code_file if name == "code" else stack.context / name).write_bytes(data)
     for stack in stacks:
         size = json.loads(sh("docker", "image", "inspect", stack.image).stdout)[0]["Size"]
         stack.record("image size (MB)", size / 1e6)
@@ -464,23 +599,29 @@ def dev_loop(baked, edits=5):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}{baked.hello_path}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    # The module of the hello route (its answer says "Hello from").
+    route = next(
+        p for p in sorted((baked.context / "app").glob("*.py")) if "Hello from" in p.read_text()
+    )
     seconds = []
     try:
         wait_for_200(url, timeout=300)
         for edit in range(edits):
-            text = baked.code_file.read_text()
+            text = route.read_text()
             marker = f"edit {edit}"
-            started = save(baked.code_file, text.replace("Hello from", f"{marker}: Hello from"))
-            while time.monotonic() - started < 30:
+            started = save(route, text.replace("Hello from", f"{marker}: Hello from"))
+            while True:
                 try:
                     with opener.open(url, timeout=5) as response:
                         if marker.encode() in response.read():
                             break
                 except OSError:
                     pass
+                if time.monotonic() - started > 30:
+                    raise RuntimeError(f"make dev: {route.name}'s edit not served within 30 s")
                 time.sleep(0.02)
             seconds.append(time.monotonic() - started)
-            save(baked.code_file, text)
+            save(route, text)
             time.sleep(2)  # the reload of the restore, before the next edit
     finally:
         os.killpg(dev.pid, signal.SIGINT)
@@ -622,6 +763,32 @@ def table(article_stack, baked, previous=None):
     return "\n".join(rows)
 
 
+def build_table(previous, baked, rounds):
+    """The build rows against the previous release: medians, the median of the
+    rounds' ratios, issue 26's targets beside them (a report, not a test), and
+    each round's seconds."""
+    rows = [
+        f"| build (median of {rounds} rounds) | {previous.name} | baked "
+        f"| baked / {previous.name} (median of rounds) | target | met | rounds: "
+        f"{previous.name}; baked |",
+        "| --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for metric in (*BUILD_METRICS, "image size (MB)"):
+        ratio = paired_ratio(previous, baked, metric)
+        target = BUILD_TARGETS.get(metric)
+        met = "" if target is None else ("yes" if ratio <= target else "**no**")
+        goal = "" if target is None else f"<= {target} x {previous.name}"
+        each = "; ".join(
+            " ".join(f"{value:.1f}" for value in stack.results[metric])
+            for stack in (previous, baked)
+        )
+        rows.append(
+            f"| {metric} | {previous.median(metric):,.2f} | {baked.median(metric):,.2f} "
+            f"| {ratio:.2f} | {goal} | {met} | {each} |"
+        )
+    return "\n".join(rows)
+
+
 def static_line(stacks):
     """How each stack answered the static file: its encoding and size."""
     parts = []
@@ -672,7 +839,11 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per round")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--build-rounds", type=int, default=3)
-    parser.add_argument("--only-builds", action="store_true", help="the build rows alone")
+    parser.add_argument(
+        "--only-builds",
+        action="store_true",
+        help="the build rows alone, of the previous stack and the baked one",
+    )
     parser.add_argument(
         "--only-start-and-throughput",
         action="store_true",
@@ -703,6 +874,7 @@ def main():
         stacks = [article_stack, baked]
         previous = previous_release(Path(workdir), options.base_image, options.previous)
         add_stylesheet(previous, css)
+        cache = build_cache_records()  # what the engine kept before the run
         try:
             if options.only_start_and_throughput:
                 run = [article_stack, previous, baked]
@@ -720,12 +892,17 @@ def main():
                 )
                 print(table(article_stack, baked, previous))
                 return
-            measure_builds(stacks, options.base_image, options.build_rounds)
+            built = [previous, baked] if options.only_builds else [article_stack, previous, baked]
+            measure_builds(built, options.base_image, options.build_rounds)
+            builds = build_table(previous, baked, options.build_rounds)
             if options.only_builds:
-                print(f"base image {options.base_image}; {options.build_rounds} build rounds\n")
-                print(table(article_stack, baked))
+                print(
+                    f"base image {options.base_image}; {options.build_rounds} interleaved build "
+                    f"rounds; {previous.name}: the default project baked from "
+                    f"{options.previous}; requirement change: {ADDED_REQUIREMENT} added\n"
+                )
+                print(builds)
                 return
-            build(previous, options.base_image, no_cache=False)
             measure(
                 [article_stack, previous, baked],
                 nginx_alone,
@@ -739,12 +916,15 @@ def main():
         finally:
             images = [s.image for s in (*stacks, previous)]
             sh("docker", "rmi", "--force", *images, check=False)
+            remove_build_cache(cache)
     print(
         f"base image {options.base_image}; {options.build_rounds} build rounds; wrk -t2 "
         f"-c{options.connections} -d{options.seconds}s on 127.0.0.1; {options.rounds} "
         "interleaved rounds\n"
     )
     print(table(article_stack, baked, previous))
+    print(f"\nbuilds against {previous.name} (requirement change: {ADDED_REQUIREMENT} added)\n")
+    print(builds)
     print(static_line([article_stack, previous, baked]))
     print(ceiling_line(nginx_alone, [article_stack, previous, baked]))
     print(workers)
