@@ -71,7 +71,8 @@ ENV NGINX_PORT=8080 \
     UWSGI_CHMOD_SOCKET=600 \
     FLASK_DATA_DIR=/srv/data
 # uWSGI is pyuwsgi, a Python extension in the venv: the base's python3 (from
-# apt where the base has none) is all it needs, no libpython. nginx's
+# apt where the base has none) and libexpat, which it links and the python
+# image does not carry, are all it needs: no libpython. nginx's
 # conventional paths lead to what runs: `nginx -t` and `nginx -s reload` need
 # no -c, and the error log Debian's nginx opens before reading its
 # configuration is stderr. No setuid or setgid program is left (su, passwd,
@@ -84,7 +85,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && if ! command -v python3 >/dev/null; then \
         apt-get install -y --no-install-recommends python3; \
     fi \
-    && apt-get install -y --no-install-recommends nginx gettext-base tini \
+    && apt-get install -y --no-install-recommends nginx gettext-base tini libexpat1 \
     && ln -sf "$NGINX_RUN_DIR/nginx.conf" /etc/nginx/nginx.conf \
     && ln -sf /dev/stderr /var/log/nginx/error.log \
     && groupadd --gid "$APP_GID" app \

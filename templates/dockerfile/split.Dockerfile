@@ -125,7 +125,8 @@ ARG APP_PORT
 ENV UWSGI_SOCKET=0.0.0.0:${APP_PORT} \
     FLASK_DATA_DIR=/srv/data
 # uWSGI is pyuwsgi, a Python extension in the venv: the base's python3 (from
-# apt where the base has none) is all it needs, no libpython. No setuid or
+# apt where the base has none) and libexpat, which it links and the python
+# image does not carry, are all it needs: no libpython. No setuid or
 # setgid program is left.
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
@@ -134,7 +135,7 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     && if ! command -v python3 >/dev/null; then \
         apt-get install -y --no-install-recommends python3; \
     fi \
-    && apt-get install -y --no-install-recommends tini \
+    && apt-get install -y --no-install-recommends tini libexpat1 \
     && groupadd --gid "$APP_GID" app \
     && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} + \
