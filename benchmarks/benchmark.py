@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -380,15 +379,11 @@ def edit(path):
 
 
 def lock_kind(context):
-    """How a project pins its requirements: "uv" (pyproject.toml's dependencies
-    locked into uv.lock by `make lock`), "pip-tools" (requirements.in locked
-    into requirements.txt by `make lock`) or "none" (a bare requirements.txt,
-    the article's)."""
-    if (context / "uv.lock").exists():
-        return "uv"
-    if (context / "requirements.in").exists():
-        return "pip-tools"
-    return "none"
+    """How a project pins its requirements: "make lock" (requirements.in locked
+    into requirements.txt by the project's own `make lock`: pip-compile up to
+    2.0.0, uv pip compile after) or "none" (a bare requirements.txt, the
+    article's)."""
+    return "make lock" if (context / "requirements.in").exists() else "none"
 
 
 def top_files(context):
@@ -401,25 +396,11 @@ def add_requirement(context, requirement=ADDED_REQUIREMENT):
     with their new contents; an error unless the lock changed."""
     before = top_files(context)
     kind = lock_kind(context)
-    if kind == "uv":
-        pyproject = context / "pyproject.toml"
-        text, count = re.subn(
-            r"^(dependencies = \[\n)",
-            rf'\1    "{requirement}",\n',
-            pyproject.read_text(),
-            count=1,
-            flags=re.MULTILINE,
-        )
-        pyproject.write_text(text)
-        if not count or requirement not in tomllib.loads(text)["project"]["dependencies"]:
-            raise SystemExit(f"{context.name}: found no [project] dependencies list to add to")
-        lock = "uv.lock"
-    else:
-        name = "requirements.in" if kind == "pip-tools" else "requirements.txt"
-        with (context / name).open("a") as file:
-            file.write(f"{requirement}\n")
-        lock = "requirements.txt"
-    if kind != "none":
+    name = "requirements.in" if kind == "make lock" else "requirements.txt"
+    with (context / name).open("a") as file:
+        file.write(f"{requirement}\n")
+    lock = "requirements.txt"
+    if kind == "make lock":
         # pip-compile or uv from this Python's environment (benchmarks/requirements.txt).
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
         result = sh("make", "-C", context, "lock", check=False, env={"PATH": path})

@@ -67,7 +67,7 @@ def test_scripts_are_executable(baked):
         assert script.stat().st_mode & 0o111, script
 
 
-# This environment's tools first, as after uv sync in an activated .venv. No
+# This environment's tools first, as in the activated .venv of requirements-dev.txt. No
 # caches are written: other tests read every file of the bake.
 DEV_ENV = {
     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",

@@ -30,6 +30,4 @@ def test_a_cold_build_names_each_cache_mount_its_own_and_changes_nothing_else():
 def test_the_lock_is_told_by_the_project_files(tmp_path):
     assert lock_kind(tmp_path) == "none"
     (tmp_path / "requirements.in").touch()
-    assert lock_kind(tmp_path) == "pip-tools"
-    (tmp_path / "uv.lock").touch()
-    assert lock_kind(tmp_path) == "uv"
+    assert lock_kind(tmp_path) == "make lock"

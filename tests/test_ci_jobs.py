@@ -15,8 +15,8 @@ from helpers import CHOICES, CONTEXT, run, tool
 
 LINT_AND_TEST = [
     "pip install --require-hashes -r docker/uv-requirements.txt",
-    "uv sync --locked",
-    "uv run make check",
+    "uv venv && uv pip sync --require-hashes requirements-dev.txt",
+    ". .venv/bin/activate && make check",
 ]
 
 

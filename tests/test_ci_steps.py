@@ -14,7 +14,8 @@ def test_lint_and_test_steps_pass(ci_project, tmp_path):
     copy = shutil.copytree(project, tmp_path / "project")
     # pip may only confirm that this environment already has the pinned uv:
     # no index, and --dry-run so that nothing here is ever changed. uv then
-    # makes the copy's .venv from uv.lock (PyPI, or uv's cache) and runs make check.
+    # makes the copy's .venv from requirements-dev.txt (PyPI, or uv's cache) and
+    # make check runs in it.
     env = ci_env(PIP_NO_INDEX="1", PIP_DRY_RUN="1", PIP_DISABLE_PIP_VERSION_CHECK="1")
     for command in commands(platform, config, "lint-and-test"):
         result = run(*shell(platform), command, cwd=copy, env=env)
@@ -24,7 +25,7 @@ def test_lint_and_test_steps_pass(ci_project, tmp_path):
 def test_gitlab_lint_and_test_job_runs_here(cookies_session, tmp_path):
     """The baked .gitlab-ci.yml's lint-and-test job, run by gitlab-ci-local in
     this machine's shell (pip installs uv, hashes checked, into a fresh
-    virtualenv; uv installs uv.lock into the project's .venv): it passes, and
+    virtualenv; uv installs requirements-dev.txt into the project's .venv): it passes, and
     fails once a test fails."""
     if not shutil.which(tool("gitlab-ci-local")):
         skip_or_fail("gitlab-ci-local is not installed (scripts/test.sh installs it with npm)")

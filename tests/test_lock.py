@@ -1,28 +1,42 @@
-"""The locked dependencies, one folder per database answer: templates/uv/
-<database>/ holds the project's direct dependencies (dependencies.toml, which
-the baked pyproject.toml includes) and their lock, uv.lock, which a bake
-includes whole with its own name in the project's entry. Every file in the
-lock carries its hash (the image installs it with `uv sync --locked`, which
-checks them: a tampered hash fails the build), the lock pins what pyproject.toml
-names, and the project's own `make lock` changes nothing, so the locks are what
-uv makes of pyproject.toml (scripts/lock.py writes them)."""
+"""The locked dependencies, one folder per database answer: templates/requirements/
+<database>/ holds the project's requirements*.in and their locks, and a bake
+includes that folder's files whole. Every pin carries its hashes (the image
+installs with uv and --require-hashes: a tampered hash fails the build), each
+lock pins what its .in names, and the project's own `make lock` changes
+nothing, so the locks are what uv pip compile makes of the .in files
+(scripts/lock-requirements.py writes them). Dependabot and Renovate update a
+lock by running the command its first lines name: only options both know."""
 
 import itertools
 import os
 import re
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 from engine import base_image_problem, docker, engine_problem
 from helpers import CHOICES, REPO, bake, run, skip_or_fail
 
-LOCKS = REPO / "templates" / "uv"
-FILES = ["dependencies.toml", "uv.lock"]
-SYNC = "uv sync --project /src --locked --no-dev --no-install-project --no-build"
-SHA256 = re.compile(r"sha256:[0-9a-f]{64}")
+REQUIREMENTS = REPO / "templates" / "requirements"
+SOURCES = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
+LOCKS = list(SOURCES)
+# uv, which locks and installs the above: a lock of its own, the same in every bake.
+UV = {"docker/uv-requirements.txt": "docker/uv-requirements.in"}
+# A pin (with the markers of a universal lock, e.g. "; sys_platform == 'win32'")
+# and its hashes.
+PIN = re.compile(
+    r"^([A-Za-z0-9._-]+)==\S+(?: ; [^\\\n]+)? \\\n((?:    --hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",
+    re.M,
+)
+# What the Makefile's LOCK passes. Renovate's pip-compile manager refuses a
+# uv lock whose command has an option outside its list (lib/modules/manager/
+# pip-compile/common.ts: --universal, --generate-hashes, --python-version=...,
+# an option's value after "="); Dependabot's uv ecosystem reads --universal,
+# --python-version and the hashes back from the lock (compile_file_updater.rb).
+OPTIONS = "--universal --python-version=3.11 --generate-hashes"
+# A pin and its "# via" lines, up to the next pin or comment at the margin.
+ENTRY = re.compile(r"^([A-Za-z0-9._-]+)==.*?(?=^[A-Za-z0-9#]|\Z)", re.M | re.S)
 
 
 @pytest.fixture(scope="module", params=CHOICES["database"], ids=lambda d: f"database:{d}")
@@ -36,82 +50,80 @@ def locked(database, cookies_session):
 
 
 def normal(name):
-    """A distribution's name as uv records it (PEP 503), extras and versions dropped."""
-    return re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", name, maxsplit=1)[0]).lower()
-
-
-def project_entry(lock):
-    """uv.lock's entry of the project itself (its source is the project's folder)."""
-    (entry,) = [p for p in lock["package"] if p["source"] == {"virtual": "."}]
-    return entry
+    """A distribution's name as pip compares it (PEP 503), extras dropped."""
+    return re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower()
 
 
 def test_one_folder_per_database_answer():
-    folders = sorted(path.name for path in LOCKS.iterdir())
+    folders = sorted(path.name for path in REQUIREMENTS.iterdir())
     assert folders == sorted(CHOICES["database"])
     for folder in folders:
-        assert sorted(path.name for path in (LOCKS / folder).iterdir()) == FILES, folder
+        files = sorted(path.name for path in (REQUIREMENTS / folder).iterdir())
+        assert files == sorted([*SOURCES, *SOURCES.values()]), folder
 
 
-def test_the_answers_dependencies_differ_only_in_what_they_name():
-    """Kept by hand in each folder: the same opening comment, and every answer
-    needs at least what the app without a database needs."""
+def requirements(path):
+    """The names a .in lists (its options and comments left out)."""
+    lines = path.read_text().splitlines()
+    return {normal(line.strip()) for line in lines if line.strip() and line[0] not in "#-"}
+
+
+@pytest.mark.parametrize("source", SOURCES.values())
+def test_the_answers_sources_differ_only_in_requirements(source):
+    """Kept by hand in each folder: the same opening comment and options, and
+    every answer needs at least what the app without a database needs."""
 
     def opening(text):
-        return list(itertools.takewhile(lambda line: line.startswith("#"), text.splitlines()))
+        return list(itertools.takewhile(lambda line: line[:1] in "#-", text.splitlines()))
 
-    def named(path):
-        return set(tomllib.loads(path.read_text())["dependencies"])
-
-    base = LOCKS / CHOICES["database"][0] / "dependencies.toml"
+    base = REQUIREMENTS / CHOICES["database"][0] / source
     for database in CHOICES["database"][1:]:
-        path = LOCKS / database / "dependencies.toml"
+        path = REQUIREMENTS / database / source
         assert opening(path.read_text()) == opening(base.read_text()), path
-        assert named(path) >= named(base), path
+        assert requirements(path) >= requirements(base), path
+
+
+def test_each_lock_pins_what_its_in_names(database):
+    """The pins "via -r" the .in are exactly the requirements it names: a
+    requirement added to (or dropped from) a .in without `make lock` fails here."""
+    folder = REQUIREMENTS / database
+    for lock, source in SOURCES.items():
+        named = requirements(folder / source)
+        entries = {
+            normal(m.group(1)): m.group(0) for m in ENTRY.finditer((folder / lock).read_text())
+        }
+        direct = {name for name, entry in entries.items() if f"-r {source}\n" in entry}
+        assert direct == named, f"{database}/{lock}"
 
 
 def test_the_bake_includes_its_answers_files_whole(database, locked):
-    folder = LOCKS / database
-    slug = tomllib.loads((locked / "pyproject.toml").read_text())["project"]["name"]
-    template = (folder / "uv.lock").read_text()
-    assert template.count("{{ cookiecutter.project_slug }}") == 1
-    baked = template.replace("{{ cookiecutter.project_slug }}", slug)
-    assert (locked / "uv.lock").read_text() == baked
-    assert (folder / "dependencies.toml").read_text() in (locked / "pyproject.toml").read_text()
+    for name in [*SOURCES, *SOURCES.values()]:
+        assert (locked / name).read_bytes() == (REQUIREMENTS / database / name).read_bytes(), name
 
 
-def test_each_lock_pins_what_its_pyproject_names(locked):
-    """The project's entry in uv.lock depends on exactly what pyproject.toml
-    names, app and dev group: one added to (or dropped from) pyproject.toml
-    without `make lock` fails here (and the image's `uv sync --locked`)."""
-    project = tomllib.loads((locked / "pyproject.toml").read_text())
-    entry = project_entry(tomllib.loads((locked / "uv.lock").read_text()))
-    assert entry["name"] == project["project"]["name"]
-    app = {normal(name) for name in project["project"]["dependencies"]}
-    assert {d["name"] for d in entry["dependencies"]} == app
-    assert {"flask", "pyuwsgi"} <= app
-    dev = {normal(name) for name in project["dependency-groups"]["dev"]}
-    assert {d["name"] for d in entry["dev-dependencies"]["dev"]} == dev
+def test_every_pin_has_its_hashes(locked):
+    for name in [*LOCKS, *UV]:
+        text = (locked / name).read_text()
+        requirements = [line for line in text.splitlines() if re.match(r"[A-Za-z0-9]", line)]
+        pins = PIN.findall(text)
+        assert len(pins) == len(requirements) >= (1 if name in UV else 5), name
+    image = {name.lower() for name, _ in PIN.findall((locked / "requirements.txt").read_text())}
+    assert {"flask", "pyuwsgi"} <= image
+    install = "uv pip sync --python /opt/venv/bin/python --require-hashes --no-build"
+    assert install in (locked / "Dockerfile").read_text()
 
 
-def test_every_file_in_the_lock_has_its_hash(locked):
-    """Every wheel and sdist of every package pinned, each with a sha256: uv
-    checks them on install. pyuwsgi (uWSGI) comes as wheels for x86_64 and
-    aarch64, so the image compiles nothing (its uv sync passes --no-build)."""
-    packages = [
-        p for p in tomllib.loads((locked / "uv.lock").read_text())["package"]
-        if p["source"] != {"virtual": "."}
-    ]  # fmt: skip
-    assert len(packages) > 20
-    for package in packages:
-        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
-        assert files, package["name"]
-        for file in files:
-            assert SHA256.fullmatch(file.get("hash", "")), (package["name"], file)
-    (pyuwsgi,) = [p for p in packages if p["name"] == "pyuwsgi"]
-    for machine in ("x86_64", "aarch64"):
-        assert any(f"manylinux_2_28_{machine}.whl" in w["url"] for w in pyuwsgi["wheels"]), machine
-    assert SYNC in (locked / "Dockerfile").read_text()
+def test_each_lock_names_the_command_the_update_bots_run(locked):
+    """Each lock starts with the command that wrote it, as Dependabot and
+    Renovate read it back: uv pip compile with the Makefile's options, the
+    output named with "=", the source beside it."""
+    assert f"LOCK = uv pip compile --quiet {OPTIONS}\n" in (locked / "Makefile").read_text()
+    for lock, source in {**SOURCES, **UV}.items():
+        lock, source = Path(lock), Path(source)
+        command = f"uv pip compile {OPTIONS} --output-file={lock.name} {source.name}"
+        header = (locked / lock).read_text().splitlines()[:2]
+        assert header == ["# This file was autogenerated by uv via the following command:",
+                          f"#    {command}"], lock  # fmt: skip
 
 
 def test_make_lock_changes_nothing(locked, tmp_path):
@@ -121,22 +133,22 @@ def test_make_lock_changes_nothing(locked, tmp_path):
     result = run("make", "--no-print-directory", "lock", cwd=project, env=env, check=False)
     if result.returncode != 0:
         skip_or_fail(f"make lock failed (is PyPI reachable?): {result.stderr[-500:]}")
-    assert (project / "uv.lock").read_text() == (locked / "uv.lock").read_text()
-    assert (project / "pyproject.toml").read_text() == (locked / "pyproject.toml").read_text()
+    for name in [*LOCKS, *UV]:
+        assert (project / name).read_text() == (locked / name).read_text(), name
 
 
 @pytest.mark.docker
 def test_a_tampered_hash_fails_the_build(cookies_session, tmp_path):
-    """One hash of Flask's files changed in uv.lock: the image's build stops at
-    uv sync, which names the mismatch (also with uv's cache holding the file)."""
+    """Flask's hashes changed in requirements.txt: the image's build stops at
+    uv pip sync, which names the mismatch (also with uv's cache holding the file)."""
     problem = engine_problem() or base_image_problem(CHOICES["base_image"][0])
     if problem:
         skip_or_fail(problem)
     project = shutil.copytree(bake(cookies_session, deployment="single"), tmp_path / "project")
-    lock = project / "uv.lock"
+    lock = project / "requirements.txt"
     text = lock.read_text()
-    flask = re.search(r'\[\[package\]\]\nname = "flask"\n.*?\n\n', text, re.S).group(0)
-    tampered = SHA256.sub("sha256:" + "0" * 64, flask)
+    flask = re.search(r"^flask==.*?(?=^\S)", text, re.M | re.S).group(0)
+    tampered = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, flask)
     lock.write_text(text.replace(flask, tampered))
     result = docker("build", "--target", "builder", "--progress", "plain", project, check=False)
     assert result.returncode != 0

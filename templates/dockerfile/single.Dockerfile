@@ -25,19 +25,17 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=bind,source=docker/uv-requirements.txt,target=/tmp/uv-requirements.txt \
     python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --require-hashes -r /tmp/uv-requirements.txt
-# Only what uv.lock pins for the image (not the dev group), each file checked
-# against its hashes. --locked fails when uv.lock is not what pyproject.toml
-# asks for (make lock), --no-build when a package has no wheel: nothing is
-# compiled, uWSGI comes as pyuwsgi's wheel. The venv takes the base's Python,
-# and its modules are compiled once here. uv's cache is a cache mount: a
-# changed uv.lock downloads only what changed, and the image keeps no cache.
-# Wheels are the same on every base, so every base shares it.
+# Only what requirements.txt pins (make lock), each file checked against its
+# hashes, in a virtualenv of the base's Python. --no-build fails where a
+# package has no wheel: nothing is compiled, uWSGI comes as pyuwsgi's wheel.
+# Modules are compiled to bytecode once here. uv's cache is a cache mount: a
+# changed requirements.txt downloads only what changed, and the image keeps no
+# cache. Wheels are the same on every base, so every base shares it.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=pyproject.toml,target=/src/pyproject.toml \
-    --mount=type=bind,source=uv.lock,target=/src/uv.lock \
-    UV_PROJECT_ENVIRONMENT=/opt/venv \
-    /opt/uv/bin/uv sync --project /src --locked --no-dev --no-install-project --no-build \
-        --python python3 --no-python-downloads --compile-bytecode --link-mode copy
+    --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
+    /opt/uv/bin/uv venv --python python3 --no-python-downloads /opt/venv \
+    && /opt/uv/bin/uv pip sync --python /opt/venv/bin/python --require-hashes --no-build \
+        --compile-bytecode --link-mode copy /tmp/requirements.txt
 
 # The static files nginx serves, each text file gzip-compressed beside itself
 # once here (nginx's gzip_static sends the .gz to clients that accept it), and
