@@ -16,7 +16,7 @@ from helpers import CHOICES, CONTEXT, run, tool
 LINT_AND_TEST = [
     "pip install --require-hashes -r docker/uv-requirements.txt",
     "uv venv && uv pip sync --require-hashes requirements-dev.txt",
-    ". .venv/bin/activate && make check",
+    "uv run --no-project make check",
 ]
 
 
