@@ -1,9 +1,10 @@
 """The default project built for linux/arm64 and served, on this x86-64 host
-under QEMU: every step of the Dockerfile (apt, the lock's wheels, the static
-files) runs emulated. uWSGI comes as pyuwsgi's aarch64 wheel, so nothing is
-compiled: minutes, not the 19 of uWSGI compiled by emulated gcc, and the
-whole suite runs it (conftest.py runs it first, beside the other Docker tests
-under pytest-xdist). `-m "not arm64"` leaves it out."""
+under QEMU. The builder and assets stages run natively (uv puts pyuwsgi's
+aarch64 wheel and the lock's others in the venv; nothing is compiled); only
+the runtime stage runs emulated, its apt the most of the build's minutes
+(not the 19 of uWSGI compiled by emulated gcc), so the whole suite runs it
+(conftest.py runs it first, beside the other Docker tests under
+pytest-xdist). `-m "not arm64"` leaves it out."""
 
 import time
 
@@ -16,8 +17,11 @@ pytestmark = [pytest.mark.docker, pytest.mark.arm64]
 
 PLATFORM = "linux/arm64"
 # The arm64 image of the default base (tests/infra/make-debian-base-image.sh names
-# it as Docker Hub names the official per-architecture repositories).
-BASE = f"arm64v8/{CONTEXT['base_image'][0]}"
+# it as Docker Hub names the official per-architecture repositories). The
+# engine holds one platform's image under a name, so the stages that run on
+# the build platform name this host's image of the same base.
+BUILD_BASE = CONTEXT["base_image"][0]
+BASE = f"arm64v8/{BUILD_BASE}"
 
 
 def test_the_default_project_serves_on_arm64(request, engine, cookies_session):
@@ -35,6 +39,7 @@ def test_the_default_project_serves_on_arm64(request, engine, cookies_session):
     try:
         start = time.monotonic()
         docker("buildx", "build", "--platform", PLATFORM, "--build-arg", f"BASE_IMAGE={BASE}",
+               "--build-arg", f"BUILD_BASE_IMAGE={BUILD_BASE}",
                "--load", "--tag", name, project, timeout=1500)  # fmt: skip
         built = time.monotonic() - start
         assert docker("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}",

@@ -55,8 +55,12 @@ def test_dockerfile_uses_the_chosen_base(baked):
     answers, project = baked.answers, baked.project
     dockerfile = (project / "Dockerfile").read_text()
     assert f"ARG BASE_IMAGE={answers['base_image']}\n" in dockerfile
-    froms = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
-    assert froms and set(froms) == {"${BASE_IMAGE}"}
+    assert "ARG BUILD_BASE_IMAGE=${BASE_IMAGE}\n" in dockerfile
+    # The stages that only prepare files (the venv, the static files) run on
+    # the build platform, the others on the image's.
+    froms = re.findall(r"^FROM (--platform=\S+ )?(\S+)", dockerfile, re.MULTILINE)
+    native = ("--platform=$BUILDPLATFORM ", "${BUILD_BASE_IMAGE}")
+    assert set(froms) == {native, ("", "${BASE_IMAGE}")}
 
 
 def test_scripts_are_executable(baked):

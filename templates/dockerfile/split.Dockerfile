@@ -4,6 +4,14 @@
 #   docker build --build-arg BASE_IMAGE=debian:bookworm-slim .
 #   docker build --build-arg APP_UID=1000 .
 ARG BASE_IMAGE={{ cookiecutter.base_image }}
+# The builder and assets stages run on the build machine's platform, also when
+# the image is for another (docker buildx build --platform linux/arm64): no
+# step of theirs runs emulated. Their base is BASE_IMAGE for that platform,
+# which a multi-platform tag is; where BASE_IMAGE names one platform's
+# repository, name the build platform's image of the same release here (the
+# same Python at the same path):
+#   --build-arg BASE_IMAGE=arm64v8/debian:trixie-slim --build-arg BUILD_BASE_IMAGE=debian:trixie-slim
+ARG BUILD_BASE_IMAGE=${BASE_IMAGE}
 ARG APP_UID=10001
 ARG APP_GID=${APP_UID}
 # The port the app container's uWSGI takes uwsgi-protocol requests on.
@@ -11,12 +19,15 @@ ARG APP_PORT=3031
 
 # Install the Python dependencies into a virtualenv with uv. uv stays in this
 # stage; the final image only copies /opt/venv.
-FROM ${BASE_IMAGE} AS builder
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS builder
+ARG BUILDARCH
+ARG TARGETARCH
 # Where the base has no Python of its own, apt brings it and its venv module
 # (the python image has both). Package lists and downloads live in cache
-# mounts: later builds skip most of the download, and the image keeps neither.
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
-    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+# mounts, one per architecture (stages of two platforms never wait for each
+# other's): later builds skip most of the download, and the image keeps neither.
+RUN --mount=type=cache,id=apt-cache-$BUILDARCH,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists-$BUILDARCH,target=/var/lib/apt/lists,sharing=locked \
     if ! command -v python3 >/dev/null; then \
         rm -f /etc/apt/apt.conf.d/docker-clean \
         && apt-get update \
@@ -30,19 +41,28 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # Only what requirements.txt pins (make lock), each file checked against its
 # hashes, in a virtualenv of the base's Python. --no-build fails where a
 # package has no wheel: nothing is compiled, uWSGI comes as pyuwsgi's wheel.
-# Modules are compiled to bytecode once here. uv's cache is a cache mount: a
-# changed requirements.txt downloads only what changed, and the image keeps no
-# cache. Wheels are the same on every base, so every base shares it.
+# Modules are compiled to bytecode once here (the same on every CPU). The
+# wheels are the target platform's, whichever machine builds: glibc 2.28 or
+# later (pyuwsgi's manylinux_2_28; every base since Debian 12 has it), for the
+# CPUs pyuwsgi has wheels for. uv's cache is a cache mount: a changed
+# requirements.txt downloads only what changed, and the image keeps no cache.
+# Wheels are the same on every base, so every base shares it.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
-    /opt/uv/bin/uv venv --python python3 --no-python-downloads /opt/venv \
+    case "$TARGETARCH" in \
+        amd64) python_platform=x86_64-manylinux_2_28 ;; \
+        arm64) python_platform=aarch64-manylinux_2_28 ;; \
+        *) echo "TARGETARCH=$TARGETARCH: pyuwsgi has wheels for amd64 and arm64 only" >&2 && exit 1 ;; \
+    esac \
+    && /opt/uv/bin/uv venv --python python3 --no-python-downloads /opt/venv \
     && /opt/uv/bin/uv pip sync --python /opt/venv/bin/python --require-hashes --no-build \
-        --compile-bytecode --link-mode copy /tmp/requirements.txt
+        --python-platform "$python_platform" --compile-bytecode --link-mode copy \
+        /tmp/requirements.txt
 
 # The static files nginx serves, each text file gzip-compressed beside itself
 # once here (nginx's gzip_static sends the .gz to clients that accept it), and
 # readable by nginx's user whatever the modes in the checkout.
-FROM ${BASE_IMAGE} AS assets
+FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS assets
 COPY app/static/ /static/
 RUN find /static -type f \( -name '*.css' -o -name '*.js' -o -name '*.mjs' -o -name '*.json' \
         -o -name '*.svg' -o -name '*.html' -o -name '*.txt' -o -name '*.xml' \) \
@@ -53,6 +73,7 @@ RUN find /static -type f \( -name '*.css' -o -name '*.js' -o -name '*.mjs' -o -n
 FROM ${BASE_IMAGE} AS proxy
 ARG APP_UID
 ARG APP_GID
+ARG TARGETARCH
 # Where things are in this image. nginx listens on NGINX_PORT;
 # its entrypoint script renders NGINX_TEMPLATE into NGINX_RUN_DIR (/tmp: the
 # root filesystem is read-only), and the server block includes the snippets in
@@ -67,8 +88,8 @@ ENV NGINX_PORT=8080 \
 # configuration is stderr. No setuid or setgid program is left (su, passwd,
 # mount, ...): nothing in a container can gain privileges through one, also
 # where no-new-privileges cannot be set (swarm).
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
-    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+RUN --mount=type=cache,id=apt-cache-$TARGETARCH,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists-$TARGETARCH,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
     && apt-get update \
     && apt-get install -y --no-install-recommends nginx gettext-base tini \
@@ -117,6 +138,7 @@ LABEL maintainer="{{ cookiecutter.author_name }} <{{ cookiecutter.author_email }
 ARG APP_UID
 ARG APP_GID
 ARG APP_PORT
+ARG TARGETARCH
 # uWSGI reads UWSGI_* variables as options: the proxy reaches it on the
 # socket UWSGI_SOCKET, on every address of the container's network (never
 # publish this port). The app keeps its files in FLASK_DATA_DIR.
@@ -126,8 +148,8 @@ ENV UWSGI_SOCKET=0.0.0.0:${APP_PORT} \
 # apt where the base has none) and libexpat, which it links and the python
 # image does not carry, are all it needs: no libpython. No setuid or
 # setgid program is left.
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
-    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+RUN --mount=type=cache,id=apt-cache-$TARGETARCH,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,id=apt-lists-$TARGETARCH,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
     && apt-get update \
     && if ! command -v python3 >/dev/null; then \
