@@ -19,10 +19,9 @@ from engine import (
     stand_in,
     wait_serving,
 )
-from helpers import BUILDS, CHOICES, IMAGE, RUN_PREFIX, run, skip_or_fail
+from helpers import BUILDS, CHOICES, DEFAULT_BASE, IMAGE, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
-DEFAULT_BASE = CHOICES["base_image"][0]
 
 # What each base image brings that a test can see besides its Python: the
 # Debian or Ubuntu suite its nginx (and every other apt package) comes from.
@@ -47,7 +46,7 @@ def bases_for(marker):
         return set(CHOICES["base_image"])
     if marker.args == ("nginx",):
         first = {}
-        for base in CHOICES["base_image"]:
+        for base in [DEFAULT_BASE, *CHOICES["base_image"]]:
             first.setdefault(SUITE[base], base)
         return set(first.values())
     assert marker.args == (), f"varies_with takes nothing or 'nginx', not {marker.args}"
