@@ -86,12 +86,18 @@ CONTAINER_PORT = IMAGE["container_port"]
 SECRET_KEY_PATH = IMAGE["secret_key_path"]
 
 
-def secret_key_volume(project):
-    """docker run's option that mounts a given secret key (scripts/make-secrets.sh
-    makes it when missing), as install.sh does when the file is there."""
+def secret_key(project):
+    """The bake's secret key file, made by scripts/make-secrets.sh when missing
+    (no test may count on an earlier one having made it)."""
     if not (project / SECRET_KEY_PATH).exists():
         run("scripts/make-secrets.sh", cwd=project)
-    return ["--volume", f"{project / SECRET_KEY_PATH}:{IMAGE['secret_key_file']}:ro"]
+    return project / SECRET_KEY_PATH
+
+
+def secret_key_volume(project):
+    """docker run's option that mounts the bake's secret key, as install.sh
+    does when the file is there."""
+    return ["--volume", f"{secret_key(project)}:{IMAGE['secret_key_file']}:ro"]
 
 
 def variant_id(variant):
