@@ -19,10 +19,9 @@ from engine import (
     stand_in,
     wait_serving,
 )
-from helpers import BUILDS, CHOICES, IMAGE, RUN_PREFIX, run, skip_or_fail
+from helpers import BUILDS, CHOICES, DEFAULT_BASE, IMAGE, RUN_PREFIX, run, skip_or_fail
 
 VARIANTS = list(itertools.product(CHOICES["base_image"], CHOICES["deployment"]))
-DEFAULT_BASE = CHOICES["base_image"][0]
 
 # What each base image brings that a test can see besides its Python: the
 # Debian or Ubuntu suite its nginx (and every other apt package) comes from.
@@ -47,7 +46,7 @@ def bases_for(marker):
         return set(CHOICES["base_image"])
     if marker.args == ("nginx",):
         first = {}
-        for base in CHOICES["base_image"]:
+        for base in [DEFAULT_BASE, *CHOICES["base_image"]]:
             first.setdefault(SUITE[base], base)
         return set(first.values())
     assert marker.args == (), f"varies_with takes nothing or 'nginx', not {marker.args}"
@@ -87,12 +86,18 @@ CONTAINER_PORT = IMAGE["container_port"]
 SECRET_KEY_PATH = IMAGE["secret_key_path"]
 
 
-def secret_key_volume(project):
-    """docker run's option that mounts a given secret key (scripts/make-secrets.sh
-    makes it when missing), as install.sh does when the file is there."""
+def secret_key(project):
+    """The bake's secret key file, made by scripts/make-secrets.sh when missing
+    (no test may count on an earlier one having made it)."""
     if not (project / SECRET_KEY_PATH).exists():
         run("scripts/make-secrets.sh", cwd=project)
-    return ["--volume", f"{project / SECRET_KEY_PATH}:{IMAGE['secret_key_file']}:ro"]
+    return project / SECRET_KEY_PATH
+
+
+def secret_key_volume(project):
+    """docker run's option that mounts the bake's secret key, as install.sh
+    does when the file is there."""
+    return ["--volume", f"{secret_key(project)}:{IMAGE['secret_key_file']}:ro"]
 
 
 def variant_id(variant):

@@ -24,6 +24,12 @@ CHOICES = {
     if isinstance(value, list) and not key.startswith("_")
 }
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The base image of the Docker tests that run on one base only (and of the first
+# base of its suite for those that vary with nginx): the template's default, or
+# another answer named by TEST_BASE_IMAGE (e.g. TEST_BASE_IMAGE=python:3.14-slim).
+DEFAULT_BASE = os.environ.get("TEST_BASE_IMAGE") or CHOICES["base_image"][0]
+if DEFAULT_BASE not in CHOICES["base_image"]:
+    sys.exit(f"TEST_BASE_IMAGE: {DEFAULT_BASE!r} is not one of {CHOICES['base_image']}")
 
 # What a baked project's image and deployments set, as the tests expect it.
 # The template writes each fact once, where it takes effect (the Dockerfile's

@@ -9,11 +9,11 @@ import json
 import pytest
 from deployments import run_install
 from engine import base_image_problem, docker, free_port, http_get, wait_serving
-from helpers import CHOICES, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
+from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
 
-BASE = CHOICES["base_image"][0]
+BASE = DEFAULT_BASE
 UPGRADE = "Running upgrade"
 BROKEN = '''"""A migration that fails."""
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from deployments import deployment, only, remove_images
+from deployments import deployment, only, remove_images, secret_key
 from engine import (
     docker,
     free_port,
@@ -83,7 +83,7 @@ def test_the_uid_is_one_build_argument(variant, tmp_path):
     built with another, every process runs as it, read-only, and it serves."""
     image = name = f"{variant.name}-uid"
     key = tmp_path / "secret_key"  # the bake's key, readable by the new uid
-    key.write_bytes((variant.project / IMAGE["secret_key_path"]).read_bytes())
+    key.write_bytes(secret_key(variant.project).read_bytes())
     key.chmod(0o644)
     port = free_port()
     try:

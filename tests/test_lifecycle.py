@@ -9,7 +9,7 @@ import shutil
 import pytest
 from deployments import only
 from engine import base_image_problem, docker, free_port, http_get, wait_serving
-from helpers import CHOICES, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
+from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
 
@@ -99,7 +99,7 @@ def test_lifecycle_compose_serves_a_fresh_bake_with_dev_beside_it(variant, tmp_p
         run("docker", "compose", "down", "--volumes", cwd=project, env=env, check=False)
 
 
-BASE = CHOICES["base_image"][0]
+BASE = DEFAULT_BASE
 
 
 @pytest.mark.parametrize("base_image", [BASE], ids=lambda base: f"base_image:{base}")

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from deployments import Variant, deployment, remove_images
 from engine import base_image_problem, docker, http_get, stand_in
-from helpers import RUN_PREFIX, bake, run, skip_or_fail, tool
+from helpers import DEFAULT_BASE, RUN_PREFIX, bake, run, skip_or_fail, tool
 from test_bake import make
 
 # A home page of the user's own, in place of the demo's.
@@ -132,7 +132,7 @@ def test_an_existing_app_moves_in(cookies_session, tmp_path, examples):
 def test_without_the_examples_the_image_serves(request, engine, cookies_session, tmp_path):
     """Built and run as install.sh runs it, with a database (its migrations
     folder now empty): the user's page through nginx and uWSGI, no examples."""
-    base_image = "debian:trixie-slim"
+    base_image = DEFAULT_BASE
     problem = base_image_problem(base_image)
     if problem:
         (skip_or_fail if stand_in(base_image) else pytest.skip)(f"{base_image}: {problem}")
