@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The slow clients and fresh requests the tests use too.
-from tests.helpers import IMAGE
+from tests.image import IMAGE
 from tests.traffic import fresh_requests, held_connections, still_open
 
 HERE = Path(__file__).resolve().parent

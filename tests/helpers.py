@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from image import IMAGE, IMAGE_SETTINGS  # noqa: F401 (the tests import them from here)
 
 REPO = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((REPO / "cookiecutter.json").read_text())
@@ -30,51 +31,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 DEFAULT_BASE = os.environ.get("TEST_BASE_IMAGE") or CHOICES["base_image"][0]
 if DEFAULT_BASE not in CHOICES["base_image"]:
     sys.exit(f"TEST_BASE_IMAGE: {DEFAULT_BASE!r} is not one of {CHOICES['base_image']}")
-
-# What a baked project's image and deployments set, as the tests expect it.
-# The template writes each fact once, where it takes effect (the Dockerfile's
-# ARG and ENV, a script's default); these are the tests' own copies, so that a
-# change there fails a test instead of passing unseen.
-IMAGE = {
-    "container_port": "8080",
-    "app_port": "3031",
-    "container_tls_port": "8443",
-    "tls_dir": "/etc/nginx/tls",
-    "static_url_path": "/static",
-    "static_root": "/var/www/static",
-    "data_dir": "/srv/data",
-    "secret_key_file": "/run/secrets/secret_key",
-    "secret_key_path": "secrets/secret_key",
-    "db_password_file": "/run/secrets/db_password",
-    "postgres_image": "postgres:17",
-    "uid": "10001",
-    "pids_limit": "256",
-}
-# The image's settings and their defaults (docs/settings.md, .env.example), by
-# the part of the stack that reads them.
-IMAGE_SETTINGS = {
-    "common": {"REQUEST_TIMEOUT": "30", "LOG_FORMAT": "text"},
-    "uwsgi": {"UWSGI_PROCESSES": "auto", "UWSGI_LISTEN": "1024"},
-    "nginx": {
-        "NGINX_WORKER_PROCESSES": "1",
-        "NGINX_WORKER_CONNECTIONS": "16384",
-        "NGINX_KEEPALIVE_TIMEOUT": "15s",
-        "NGINX_LIMIT_CONN": "",
-        "NGINX_LIMIT_REQ": "",
-        "NGINX_MAX_BODY_SIZE": "10m",
-        "NGINX_STATIC_MAX_AGE": "1h",
-        "NGINX_CSP": "default-src 'self'; frame-ancestors 'none'",
-        "NGINX_REAL_IP_FROM": "",
-    },
-    "proxy": {"NGINX_RESOLVER": "127.0.0.11", "NGINX_APP_UPSTREAM": "app:3031"},
-    "tls": {"NGINX_HSTS": "max-age=63072000", "NGINX_HTTPS_REDIRECT_PORT": "443"},
-    "database": {
-        "none": {},
-        "sqlite": {"DATABASE_URL": "sqlite:////srv/data/app.db"},
-        "postgres": {"DATABASE_URL": "postgresql+psycopg://app@db/app"},
-    },
-}
-
 
 # Choices that change one file's text only: each of their answers is baked in
 # turn across the combinations of the others instead of multiplying them.

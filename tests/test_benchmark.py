@@ -1,10 +1,11 @@
 """The benchmark's logic that needs no Docker: the copy of a Dockerfile it builds
 cold gives each cache mount a name of its own and changes nothing else, and it
-tells how a project locks its requirements."""
+tells how a project locks its requirements, and it imports without pytest."""
 
 import re
+import sys
 
-from helpers import REPO
+from helpers import REPO, run
 
 from benchmarks.benchmark import lock_kind, name_cache_mounts
 
@@ -31,3 +32,11 @@ def test_the_lock_is_told_by_the_project_files(tmp_path):
     assert lock_kind(tmp_path) == "none"
     (tmp_path / "requirements.in").touch()
     assert lock_kind(tmp_path) == "make lock"
+
+
+def test_the_benchmark_runs_without_pytest():
+    """benchmarks/run.sh installs benchmarks/requirements.txt only: what the
+    benchmark imports from tests/ must not need pytest."""
+    code = "import sys; sys.modules['pytest'] = None; import benchmarks.benchmark"
+    result = run(sys.executable, "-c", code, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr
