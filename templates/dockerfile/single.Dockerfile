@@ -135,7 +135,6 @@ ENV REQUEST_TIMEOUT=30 \
     NGINX_CSP="default-src 'self'; frame-ancestors 'none'" \
     NGINX_REAL_IP_FROM=""
 {% if cookiecutter.https != "none" %}{% include "dockerfile/tls.Dockerfile" %}{% endif %}
-COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
 COPY docker/nginx/nginx.conf.template ${NGINX_TEMPLATE}
@@ -146,10 +145,14 @@ COPY docker/supervise.sh /usr/local/bin/
 COPY --from=assets /static/ ${NGINX_STATIC_ROOT}/
 WORKDIR /srv
 COPY docker/app/uwsgi.ini docker/app/healthcheck.py ./
-# Application code last: editing it rebuilds only these layers.
+# The application code: an edit rebuilds only the layers from here.
 COPY wsgi.py ./
 COPY app/ app/
 {% include "dockerfile/database/" ~ cookiecutter.database ~ ".Dockerfile" %}
+# The dependencies last: a changed requirements.txt rebuilds only this layer
+# after the builder's. (The code above was compiled by the base's python3,
+# the venv's Python.)
+COPY --from=builder /opt/venv /opt/venv
 USER ${APP_UID}:${APP_GID}
 EXPOSE ${NGINX_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]

@@ -174,15 +174,18 @@ ENV REQUEST_TIMEOUT=30 \
     LOG_FORMAT=text \
     UWSGI_PROCESSES=auto \
     UWSGI_LISTEN=1024
-COPY --from=builder /opt/venv /opt/venv
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
 WORKDIR /srv
 COPY docker/app/uwsgi.ini docker/app/healthcheck.py ./
-# Application code last: editing it rebuilds only these layers.
+# The application code: an edit rebuilds only the layers from here.
 COPY wsgi.py ./
 COPY app/ app/
 {% include "dockerfile/database/" ~ cookiecutter.database ~ ".Dockerfile" %}
+# The dependencies last: a changed requirements.txt rebuilds only this layer
+# after the builder's. (The code above was compiled by the base's python3,
+# the venv's Python.)
+COPY --from=builder /opt/venv /opt/venv
 USER ${APP_UID}:${APP_GID}
 EXPOSE ${APP_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]
