@@ -60,6 +60,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
+log="$cache/python-${minor}-slim-build.log"
+# docker build of the stand-in (the arguments: the build's own, the context
+# last) with the labels every stand-in carries, DESCRIPTION saying how it was
+# made; then saved to the cache. A failed build shows the end of its log.
+build_and_save() {
+    local description=$1
+    shift
+    start=$SECONDS
+    if ! DOCKER_BUILDKIT=0 docker build --force-rm --tag "$image" \
+        --label "$label=$version" \
+        --label "$label.build=$build" \
+        --label "org.opencontainers.image.version=$python_version" \
+        --label "org.opencontainers.image.description=local stand-in for $image: $description" \
+        "$@" >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        exit 1
+    fi
+    docker save -o "$saved.tmp" "$image"
+    chmod 0644 "$saved.tmp"
+    mv "$saved.tmp" "$saved"
+    echo "made $image (Python $python_version) in $((SECONDS - start)) s; saved to $saved" >&2
+}
+
 "$here/make-debian-base-image.sh" trixie
 
 if [ "$build" = debian-sid-binaries ]; then
@@ -77,27 +100,14 @@ if [ "$build" = debian-sid-binaries ]; then
     # 3.14.10-1 -> 3.14.10 (a release candidate's 3.14.0~rc3-1 -> 3.14.0rc3)
     python_version=${deb_version%-*}
     python_version=${python_version/\~/}
-    log="$cache/python-${minor}-slim-build.log"
     mkdir -p "$cache"
     echo "building $image (Debian $binary_suite's python$minor $deb_version; log: $log) ..." >&2
-    start=$SECONDS
-    if ! DOCKER_BUILDKIT=0 docker build --force-rm --tag "$image" \
+    build_and_save "Debian $binary_suite's python$minor $deb_version binary packages, laid out as the official image" \
         --file "$here/python-stand-in/debian-binaries.Dockerfile" \
         --build-arg BASE_IMAGE="$base" \
         --build-arg PYTHON_VERSION="$python_version" \
         --build-arg DEBIAN_SUITE="$binary_suite" --build-arg DEBIAN_VERSION="$deb_version" \
-        --label "$label=$version" \
-        --label "$label.build=$build" \
-        --label "org.opencontainers.image.version=$python_version" \
-        --label "org.opencontainers.image.description=local stand-in for $image: Debian $binary_suite's python$minor $deb_version binary packages, laid out as the official image" \
-        "$here/python-stand-in" >"$log" 2>&1; then
-        tail -n 30 "$log" >&2
-        exit 1
-    fi
-    docker save -o "$saved.tmp" "$image"
-    chmod 0644 "$saved.tmp"
-    mv "$saved.tmp" "$saved"
-    echo "made $image (Python $python_version) in $((SECONDS - start)) s; saved to $saved" >&2
+        "$here/python-stand-in"
     exit 0
 fi
 
@@ -156,25 +166,13 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 
-log="$cache/python-${minor}-slim-build.log"
 echo "building $image (CPython $python_version, $(nproc) CPUs, a few minutes; log: $log) ..." >&2
-start=$SECONDS
 # The legacy builder: it reaches the loopback server with --network host and
 # needs no BuildKit entitlement for it.
-if ! DOCKER_BUILDKIT=0 docker build --network host --force-rm --tag "$image" \
+build_and_save "CPython $python_version built from Debian $source_suite's python$minor source package, without PGO and LTO" \
+    --network host \
     --build-arg BASE_IMAGE="$base" \
     --build-arg PYTHON_VERSION="$python_version" --build-arg PYTHON_SHA256="$sha256" \
     --build-arg PYTHON_SOURCE="http://127.0.0.1:$port" \
     --build-arg EXTRA_BUILD_DEPS="$extra_build_deps" \
-    --label "$label=$version" \
-    --label "$label.build=$build" \
-    --label "org.opencontainers.image.version=$python_version" \
-    --label "org.opencontainers.image.description=local stand-in for $image: CPython $python_version built from Debian $source_suite's python$minor source package, without PGO and LTO" \
-    "$here/python-stand-in" >"$log" 2>&1; then
-    tail -n 30 "$log" >&2
-    exit 1
-fi
-docker save -o "$saved.tmp" "$image"
-chmod 0644 "$saved.tmp"
-mv "$saved.tmp" "$saved"
-echo "made $image (CPython $python_version) in $((SECONDS - start)) s; saved to $saved" >&2
+    "$here/python-stand-in"
