@@ -44,6 +44,7 @@ COMMON = [
     "docker/app/entrypoint.d/15-secret-key.sh",
     "docker/uv-requirements.in",
     "docker/uv-requirements.txt",
+    "docker/sync-venv.sh",
     "docs/README.md",
     "docs/development.md",
     "docs/files.md",

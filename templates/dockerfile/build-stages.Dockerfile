@@ -1,5 +1,5 @@
 # Install the Python dependencies into a virtualenv with uv. uv stays in this
-# stage; the final image only copies /opt/venv.
+# stage; the final image only copies the virtualenv.
 FROM --platform=$BUILDPLATFORM ${BUILD_BASE_IMAGE} AS builder
 ARG BUILDARCH
 ARG TARGETARCH
@@ -20,25 +20,19 @@ RUN --mount=type=cache,target=/root/.cache/pip \
     python3 -m venv /opt/uv \
     && /opt/uv/bin/pip install --require-hashes -r /tmp/uv-requirements.txt
 # Only what requirements.txt pins (make lock), each file checked against its
-# hashes, in a virtualenv of the base's Python. --no-build fails where a
-# package has no wheel: nothing is compiled, uWSGI comes as pyuwsgi's wheel.
-# Modules are compiled to bytecode once here (the same on every CPU). The
-# wheels are the target platform's, whichever machine builds: glibc 2.28 or
-# later (pyuwsgi's manylinux_2_28; every base since Debian 12 has it), for the
-# CPUs pyuwsgi has wheels for. uv's cache is a cache mount: a changed
-# requirements.txt downloads only what changed, and the image keeps no cache.
-# Wheels are the same on every base, so every base shares it.
+# hashes, in a virtualenv of the base's Python, byte-code compiled; the wheels
+# are the target platform's, whichever machine builds (glibc 2.28 or later:
+# pyuwsgi's manylinux_2_28, which every base since Debian 12 has).
+# docker/sync-venv.sh says how. The virtualenv is kept in a cache mount, one
+# per base and CPU, so a changed lock installs only what changed; so is uv's
+# cache (wheels are the same on every base: one for all). The image keeps
+# neither: the final stage copies /opt/image-venv.
+ARG BUILD_BASE_IMAGE
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=cache,id=venv-$TARGETARCH-$BUILD_BASE_IMAGE,target=/opt/venv,sharing=locked \
     --mount=type=bind,source=requirements.txt,target=/tmp/requirements.txt \
-    case "$TARGETARCH" in \
-        amd64) python_platform=x86_64-manylinux_2_28 ;; \
-        arm64) python_platform=aarch64-manylinux_2_28 ;; \
-        *) echo "TARGETARCH=$TARGETARCH: pyuwsgi has wheels for amd64 and arm64 only" >&2 && exit 1 ;; \
-    esac \
-    && /opt/uv/bin/uv venv --python python3 --no-python-downloads /opt/venv \
-    && /opt/uv/bin/uv pip sync --python /opt/venv/bin/python --require-hashes --no-build \
-        --python-platform "$python_platform" --compile-bytecode --link-mode copy \
-        /tmp/requirements.txt
+    --mount=type=bind,source=docker/sync-venv.sh,target=/tmp/sync-venv.sh \
+    PATH=/opt/uv/bin:$PATH sh /tmp/sync-venv.sh /tmp/requirements.txt /opt/image-venv
 
 # The static files nginx serves, each text file gzip-compressed beside itself
 # once here (nginx's gzip_static sends the .gz to clients that accept it), and

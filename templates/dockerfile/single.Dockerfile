@@ -101,7 +101,7 @@ COPY app/ app/
 # The dependencies last: a changed requirements.txt rebuilds only this layer
 # after the builder's. (The code above was compiled by the base's python3,
 # the venv's Python.)
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/image-venv /opt/venv
 USER ${APP_UID}:${APP_GID}
 EXPOSE ${NGINX_PORT}
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s CMD ["python3", "healthcheck.py"]
