@@ -1,22 +1,25 @@
 """The locked dependencies, one folder per database answer: templates/requirements/
 <database>/ holds the project's requirements*.in and their locks, and a bake
 includes that folder's files whole. Every pin carries its hashes (the image
-installs with uv and --require-hashes: a tampered hash fails the build), each
+installs with uv and --require-hashes: a tampered hash fails the build, also
+where the builder kept the package from an earlier build), each
 lock pins what its .in names, and the project's own `make lock` changes
 nothing, so the locks are what uv pip compile makes of the .in files
 (scripts/lock-requirements.py writes them). Dependabot and Renovate update a
 lock by running the command its first lines name: only options both know."""
 
+import ast
 import itertools
 import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from engine import base_image_problem, docker, engine_problem
-from helpers import CHOICES, REPO, bake, run, skip_or_fail
+from helpers import CHOICES, REPO, RUN_PREFIX, bake, run, skip_or_fail
 
 REQUIREMENTS = REPO / "templates" / "requirements"
 SOURCES = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
@@ -137,20 +140,66 @@ def test_make_lock_changes_nothing(locked, tmp_path):
         assert (project / name).read_text() == (locked / name).read_text(), name
 
 
+SIX = """six==1.17.0 \\
+    --hash=sha256:4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274 \\
+    --hash=sha256:ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81
+"""
+
+
+# What docker/sync-venv.sh writes down in the kept virtualenv, not in the image's.
+RECORDS = {".lock", ".made-for"}
+
+
 @pytest.mark.docker
-def test_a_tampered_hash_fails_the_build(cookies_session, tmp_path):
-    """Flask's hashes changed in requirements.txt: the image's build stops at
-    uv pip sync, which names the mismatch (also with uv's cache holding the file)."""
+def test_the_kept_virtualenv_is_the_locks(cookies_session, tmp_path):
+    """The builder keeps its virtualenv between builds (a cache mount) and
+    docker/sync-venv.sh syncs each lock into it. A package the lock adds is
+    installed with its byte-code; once the lock drops it, it is gone and the
+    virtualenv holds exactly the lock's packages, without the script's own
+    records. A pin whose hashes changed is installed again, so flask, in the
+    kept virtualenv at the same version, fails the build with a tampered hash.
+    Each lock gets a comment of this run's own, so that its step runs rather
+    than coming from the layer cache (comments are not pins)."""
     problem = engine_problem() or base_image_problem(CHOICES["base_image"][0])
     if problem:
         skip_or_fail(problem)
     project = shutil.copytree(bake(cookies_session, deployment="single"), tmp_path / "project")
     lock = project / "requirements.txt"
-    text = lock.read_text()
-    flask = re.search(r"^flask==.*?(?=^\S)", text, re.M | re.S).group(0)
+    locked = lock.read_text()
+    image = f"{RUN_PREFIX}-venv"
+    listing = "; ".join([
+        "import importlib.metadata as m, pathlib",
+        "print(sorted(d.metadata['Name'].lower() for d in m.distributions()))",
+        "print(sorted(p.name for p in pathlib.Path('/opt/image-venv').glob('.*')))",
+    ])  # fmt: skip
+
+    def build(text, *args):
+        lock.write_text(f"{text}# {RUN_PREFIX} {time.time_ns()}\n")
+        return docker("build", "--target", "builder", "--progress", "plain", *args, project,
+                      check=False)  # fmt: skip
+
+    def venv():
+        python = "/opt/image-venv/bin/python"
+        out = docker("run", "--rm", "--entrypoint", python, image, "-c", listing).stdout
+        return [ast.literal_eval(line) for line in out.splitlines()]  # two lists of names
+
+    try:
+        assert build(locked + SIX, "--tag", image).returncode == 0
+        names, records = venv()
+        assert "six" in names and not RECORDS & set(records)
+        six = docker("run", "--rm", image, "find", "/opt/image-venv", "-name", "six.*.pyc").stdout
+        assert six.strip(), "six has no byte-code"
+
+        assert build(locked, "--tag", image).returncode == 0
+        names, records = venv()
+        assert names == sorted(name.lower() for name, _ in PIN.findall(locked))
+        assert not RECORDS & set(records)
+    finally:
+        docker("image", "rm", "--force", image, check=False)
+
+    flask = re.search(r"^flask==.*?(?=^\S)", locked, re.M | re.S).group(0)
     tampered = re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, flask)
-    lock.write_text(text.replace(flask, tampered))
-    result = docker("build", "--target", "builder", "--progress", "plain", project, check=False)
+    result = build(locked.replace(flask, tampered))
     assert result.returncode != 0
     output = result.stderr
     assert "hash mismatch" in output.lower() and "flask" in output, output[-2000:]
