@@ -112,8 +112,10 @@ def test_every_pin_has_its_hashes(locked):
         assert len(pins) == len(requirements) >= (1 if name in UV else 5), name
     image = {name.lower() for name, _ in PIN.findall((locked / "requirements.txt").read_text())}
     assert {"flask", "pyuwsgi"} <= image
-    install = "uv pip sync --python /opt/venv/bin/python --require-hashes --no-build"
-    assert install in (locked / "Dockerfile").read_text()
+    install = 'uv pip sync --python "$venv/bin/python" --require-hashes --no-build'
+    assert install in (locked / "docker" / "sync-venv.sh").read_text()
+    run_step = "sh /tmp/sync-venv.sh /tmp/requirements.txt /opt/image-venv"
+    assert run_step in (locked / "Dockerfile").read_text()
 
 
 def test_each_lock_names_the_command_the_update_bots_run(locked):
