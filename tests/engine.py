@@ -124,7 +124,7 @@ def http_get_once(port, path="/", headers=None, timeout=10):
     return get_once(connection, path, headers)[:3]
 
 
-def https_get(port, cafile, path="/", version=None):
+def https_get(port, cafile, path="/", version=None, headers=None):
     """GET https://127.0.0.1:port, verifying the certificate against cafile.
 
     Returns (status, headers, body, TLS version). version: the only one offered.
@@ -135,7 +135,7 @@ def https_get(port, cafile, path="/", version=None):
         context.set_ciphers("DEFAULT:@SECLEVEL=0")
         context.minimum_version = context.maximum_version = version
     connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-    return get_once(connection, path)
+    return get_once(connection, path, headers)
 
 
 def wait_until(container, ready, what, timeout=60, pause=0.2):

@@ -96,6 +96,18 @@ def test_https_serves_with_a_verified_certificate(tls_variant, secure):
 
 @pytest.mark.docker
 @pytest.mark.varies_with("nginx")
+def test_the_apps_pages_come_uncompressed_over_https(secure):
+    """BREACH: over TLS, a compressed page's size can give away a secret it
+    carries, so nginx sends the app's answers as they are; static files still
+    come as their .gz."""
+    gzip = {"Accept-Encoding": "gzip"}
+    for path, encoding in (("/", None), (f"{IMAGE['static_url_path']}/style.css", "gzip")):
+        status, headers, _, _ = https_get(secure.https_port, secure.cafile, path, headers=gzip)
+        assert (status, headers["Content-Encoding"]) == (200, encoding), path
+
+
+@pytest.mark.docker
+@pytest.mark.varies_with("nginx")
 def test_plain_http_redirects_to_https_but_for_health(secure):
     status, headers, _ = http_get_once(secure.http_port, "/some/page?x=1")
     assert status == 301
