@@ -6,3 +6,4 @@ ENV NGINX_TLS_PORT=8443 \
     NGINX_HSTS=max-age=63072000 \
     NGINX_HTTPS_REDIRECT_PORT=443
 EXPOSE ${NGINX_TLS_PORT}
+{% if cookiecutter.https == "acme" %}{% include "dockerfile/acme.Dockerfile" %}{% endif %}

@@ -1,16 +1,18 @@
-absolute() {
-    case "$1" in
-        /*) echo "$1" ;;
-        *) echo "$PWD/$1" ;;
-    esac
-}
-
+{% include "install/absolute.sh" %}
 check_key_readable() {
     # nginx reads the key as the image's user.
     local uid
     uid=$(docker run --rm --entrypoint id "$image" -u)
     docker run --rm --entrypoint test --volume "$key:/key:ro" "$image" -r /key ||
         die "uid $uid cannot read $key: as root, chgrp $uid $key && chmod 640 $key"
+}
+
+certificate_options() {
+    # The certificate and key, checked first, mounted read-only.
+    cert=${cert:-$PWD/certs/tls.crt}
+    key=${key:-$PWD/certs/tls.key}
+    check_certificate
+    options+=(--volume "$cert:/etc/nginx/tls/tls.crt:ro" --volume "$key:/etc/nginx/tls/tls.key:ro")
 }
 
 check_certificate() {
@@ -24,3 +26,4 @@ check_certificate() {
     openssl x509 -noout -checkend 0 -in "$cert" >/dev/null || die "$cert has expired"
 }
 
+{% include "install/" ~ cookiecutter.https ~ "-certificate.sh" %}
