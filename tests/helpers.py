@@ -32,9 +32,21 @@ DEFAULT_BASE = os.environ.get("TEST_BASE_IMAGE") or CHOICES["base_image"][0]
 if DEFAULT_BASE not in CHOICES["base_image"]:
     sys.exit(f"TEST_BASE_IMAGE: {DEFAULT_BASE!r} is not one of {CHOICES['base_image']}")
 
-# Choices that change one file's text only: each of their answers is baked in
-# turn across the combinations of the others instead of multiplying them.
-TEXT_ONLY = ["license"]
+# Choices that fill in text only, never choosing a file: each of their answers
+# is baked in turn across the combinations of the others instead of
+# multiplying them. Each names the files its answers change ("files"), and the
+# prompts that choose which of the template's files those are ("with"), whose
+# every answer each of its answers is baked with: both fill in a line of the
+# Dockerfile, which each deployment has its own of
+# (templates/dockerfile/<deployment>.Dockerfile). tests/test_combinations.py
+# checks both lists.
+TEXT_ONLY = {
+    "license": {
+        "files": ["Dockerfile", "LICENSE", "README.md", "pyproject.toml"],
+        "with": ["deployment"],
+    },
+    "base_image": {"files": ["Dockerfile"], "with": ["deployment"]},
+}
 
 
 # A choice whose answers but the first are baked with each answer of the
@@ -46,7 +58,12 @@ def combinations():
     """Every combination of the choice prompts that shape the project, as
     extra_context dicts; the TEXT_ONLY prompts' answers take turns, and the
     APART ones are combined with the prompts named there only. Combinations the
-    pre-generation hook refuses are left out."""
+    pre-generation hook refuses are left out.
+
+    A TEXT_ONLY prompt's turn is the bake's place in the list: the bakes of
+    each deployment without an APART answer come one after another (the
+    deployment is the first prompt that varies), more of them than any
+    TEXT_ONLY prompt has answers, so each of its answers meets each deployment."""
     refused = load_hook("pre_gen_project").database_clash
     keys = [key for key in CHOICES if key not in TEXT_ONLY]
     apart = {key: CHOICES[key][0] for key in APART}
@@ -59,12 +76,11 @@ def combinations():
             for i, values in enumerate(itertools.product(*map(CHOICES.get, partners))):
                 turns = {k: CHOICES[k][i % len(CHOICES[k])] for k in keys}
                 shaped.append({**turns, **dict(zip(partners, values, strict=True)), key: answer})
-    in_order = [{key: answers[key] for key in keys} for answers in shaped]
-    return [
+    in_turn = [
         {**answers, **{key: CHOICES[key][i % len(CHOICES[key])] for key in TEXT_ONLY}}
-        for i, answers in enumerate(in_order)
-        if not refused(answers)
+        for i, answers in enumerate(shaped)
     ]
+    return [{key: answers[key] for key in CHOICES} for answers in in_turn if not refused(answers)]
 
 
 def combination_id(answers):

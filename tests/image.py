@@ -9,6 +9,8 @@ IMAGE = {
     "app_port": "3031",
     "container_tls_port": "8443",
     "tls_dir": "/etc/nginx/tls",
+    "acme_dir": "/srv/data/acme",
+    "acme_ca_bundle": "/run/acme/ca-bundle.pem",
     "static_url_path": "/static",
     "static_root": "/var/www/static",
     "data_dir": "/srv/data",
@@ -37,6 +39,13 @@ IMAGE_SETTINGS = {
     },
     "proxy": {"NGINX_RESOLVER": "127.0.0.11", "NGINX_APP_UPSTREAM": "app:3031"},
     "tls": {"NGINX_HSTS": "max-age=63072000", "NGINX_HTTPS_REDIRECT_PORT": "443"},
+    "acme": {
+        "ACME_DOMAINS": "",
+        "ACME_EMAIL": "",
+        "ACME_DIRECTORY": "https://acme-v02.api.letsencrypt.org/directory",
+        "ACME_CHECK_INTERVAL": "43200",
+        "ACME_RENEW_DAYS": "30",
+    },
     "database": {
         "none": {},
         "sqlite": {"DATABASE_URL": "sqlite:////srv/data/app.db"},

@@ -383,7 +383,9 @@ def test_github_workflow_passes_actionlint(bakes):
 
 
 SETTINGS = [
-    name for group in ["common", "uwsgi", "nginx", "proxy", "tls"] for name in IMAGE_SETTINGS[group]
+    name
+    for group in ["common", "uwsgi", "nginx", "proxy", "tls", "acme"]
+    for name in IMAGE_SETTINGS[group]
 ] + sorted({name for group in IMAGE_SETTINGS["database"].values() for name in group})
 
 
@@ -463,6 +465,9 @@ def test_env_example_documents_the_image(baked):
     ports = {"HOST_PORT": CONTEXT["host_port"], "DEV_PORT": "8000"}
     if baked.answers["https"] != "none":
         ports |= {"HTTPS_PORT": "8443", "DEV_HTTPS_PORT": "8444"}
+    if baked.answers["https"] == "acme":
+        # The ACME CA's certificate: a file on the host, mounted (none by default).
+        ports |= {"ACME_CA_BUNDLE": ""}
     assert documented == {**image_defaults(baked.project), **limits, **ports}
 
 

@@ -96,6 +96,24 @@ def test_docker_job_with_https_smoke_tests_over_https(cookies_session, platform,
     assert f"https://localhost:${{HTTPS_PORT:-{https_port}}}" in smoke_script
 
 
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_docker_job_of_an_acme_bake_asks_no_ca(cookies_session, platform):
+    """No ACME CA reaches CI: the job names a domain and a CA that cannot
+    exist (.invalid) before the deployment starts, and the smoke test accepts
+    the temporary certificate the site serves meanwhile."""
+    answers = {"ci": platform, "deployment": "single", "https": "acme"}
+    result = cookies_session.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    config = yaml.safe_load((result.project_path / PLATFORMS[platform]).read_text())
+    script = commands(platform, config, "docker")
+    [settings] = [command for command in script if "ACME_DOMAINS=" in command]
+    assert settings.endswith(">>.env") and ".invalid" in settings
+    assert "scripts/self-signed-cert.sh" not in " ".join(script)
+    [smoke] = [command for command in script if command.startswith("scripts/smoke-test.sh")]
+    assert smoke.split()[1] == "--insecure"
+    assert script.index(settings) < script.index("make up") < script.index(smoke)
+
+
 def test_publish_job_runs_only_for_pushes_to_main_or_v_tags(ci_project):
     platform, _, _, config = ci_project
     if platform == "github":

@@ -1,12 +1,13 @@
 """The combinations CONTRIBUTING.md lists: those the hook refuses, and those the
 suite bakes. Both tables are read from that file and checked against the code
-that decides, so that the list a maintainer reads is the one that runs."""
+that decides, so that the list a maintainer reads is the one that runs. And
+what lets answers take turns: they change only the files they name."""
 
 import itertools
 import re
 
 import pytest
-from helpers import CHOICES, CONTEXT, REPO, combinations, load_hook
+from helpers import CHOICES, CONTEXT, REPO, TEXT_ONLY, combinations, load_hook
 
 CONTRIBUTING = REPO / "CONTRIBUTING.md"
 IN_TURN = "in turn"
@@ -104,3 +105,43 @@ def test_the_columns_in_turn_change_from_bake_to_bake(baked_rows):
             if cell == [IN_TURN]:
                 taken = [answers[key] for answers in mine]
                 assert all(a != b for a, b in itertools.pairwise(taken)), (row, key, taken)
+
+
+def test_each_answer_in_turn_meets_each_answer_of_its_prompts():
+    """An answer in turn is baked with every answer of the prompts that choose
+    the files it changes (TEXT_ONLY's "with"): each base image and license in
+    the Dockerfile of each deployment."""
+    baked = combinations()
+    for key, text_only in TEXT_ONLY.items():
+        prompts = [key, *text_only["with"]]
+        every = set(itertools.product(*(CHOICES[prompt] for prompt in prompts)))
+        seen = {tuple(answers[prompt] for prompt in prompts) for answers in baked}
+        assert seen == every, key
+
+
+def files_of(project):
+    return {
+        str(path.relative_to(project)): (path.stat().st_mode, path.read_bytes())
+        for path in sorted(project.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_an_answer_in_turn_changes_only_its_files(cookies_session):
+    """Bakes that differ in a TEXT_ONLY answer alone hold the same files and
+    differ in exactly the files named there, for each answer of the prompts
+    that choose those files: taking turns leaves nothing else unbaked."""
+    for key, text_only in TEXT_ONLY.items():
+        for values in itertools.product(*(CHOICES[prompt] for prompt in text_only["with"])):
+            others = dict(zip(text_only["with"], values, strict=True))
+            bakes = []
+            for answer in CHOICES[key]:
+                result = cookies_session.bake(extra_context={**others, key: answer})
+                assert result.exit_code == 0, result.exception
+                bakes.append(files_of(result.project_path))
+            first, *rest = bakes
+            changed = set()
+            for files in rest:
+                assert set(files) == set(first), (key, others)
+                changed |= {path for path in files if files[path] != first[path]}
+            assert changed == set(text_only["files"]), (key, others)

@@ -85,7 +85,9 @@ def test_settings_page_is_the_images_env(baked):
         re.M,
     )
     documented = {
-        name: "" if value.strip() == "(empty: none)" else value.strip() for name, value in rows
+        # A URL is written <url> (Markdown's autolink).
+        name: "" if value.strip() == "(empty: none)" else value.strip().strip("<>")
+        for name, value in rows
     }
     env = image_env((project / "Dockerfile").read_text())
     settings = {name: value for name, value in env.items() if name not in NOT_SETTINGS}

@@ -90,9 +90,45 @@ def started_copy(variant, tmp_path, name, settings):
             docker("rmi", "--force", *images, check=False)
 
 
-def test_a_request_past_the_timeout_is_ended(variant, tmp_path):
-    settings = {"REQUEST_TIMEOUT": "2"}
-    with started_copy(variant, tmp_path, f"{variant.name}-timeout", settings) as running:
+FORGED = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "from-the-client"}
+LOAD_BALANCERS = "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.1"
+
+
+def whoami(running):
+    status, headers, body = http_get(f"{running.url}/_test/whoami", headers=FORGED)
+    assert status == 200
+    return headers["X-Request-ID"], json.loads(body)
+
+
+def logs(container, stream):
+    """One stream of a container's log, once nginx's buffer is flushed (1 s)."""
+    time.sleep(1.5)
+    result = docker("logs", container)
+    return (result.stdout if stream == "stdout" else result.stderr).splitlines()
+
+
+@pytest.fixture(scope="class")
+def shared_copy(variant, tmp_path_factory):
+    """One copy of the variant for the tests of TestOneCopy, started once (a
+    split copy takes about 25 s to start and remove), with JSON logs and a 2 s
+    request timeout. Neither setting touches what the other test looks at:
+    nginx's and uWSGI's error lines (the closed upstream, HARAKIRI, the
+    respawn) stay text; the JSON test's requests end well within 2 s, it finds
+    its request's lines by id and counts the access log from its own start."""
+    settings = {"LOG_FORMAT": "json", "REQUEST_TIMEOUT": "2"}
+    tmp_path = tmp_path_factory.mktemp("operating")
+    with started_copy(variant, tmp_path, f"{variant.name}-shared", settings) as running:
+        yield running
+
+
+class TestOneCopy:
+    """The request-timeout and JSON-log tests share one started copy, removed
+    when both are done. Not kept longer: a later test's copy, built from the
+    same files, gets the same image ID, which a re-install cannot remove while
+    two names hold it (test_reinstalls_swap_images_while_serving)."""
+
+    def test_a_request_past_the_timeout_is_ended(self, shared_copy):
+        running = shared_copy
         stuck = {}
 
         def ask_for_too_long():
@@ -120,29 +156,12 @@ def test_a_request_past_the_timeout_is_ended(variant, tmp_path):
         assert "Respawned uWSGI worker" in app_log
         assert http_get(f"{running.url}/health")[0] == 200
 
-
-FORGED = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "from-the-client"}
-LOAD_BALANCERS = "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.1"
-
-
-def whoami(running):
-    status, headers, body = http_get(f"{running.url}/_test/whoami", headers=FORGED)
-    assert status == 200
-    return headers["X-Request-ID"], json.loads(body)
-
-
-def logs(container, stream):
-    """One stream of a container's log, once nginx's buffer is flushed (1 s)."""
-    time.sleep(1.5)
-    result = docker("logs", container)
-    return (result.stdout if stream == "stdout" else result.stderr).splitlines()
-
-
-def test_json_logs_trace_each_request_by_nginxs_own_id(variant, tmp_path):
-    """With LOG_FORMAT=json, every access-log and app line is JSON and names the
-    request's id, nginx's own: by default a client's headers change nothing."""
-    settings = {"LOG_FORMAT": "json"}
-    with started_copy(variant, tmp_path, f"{variant.name}-ids", settings) as running:
+    def test_json_logs_trace_each_request_by_nginxs_own_id(self, shared_copy):
+        """With LOG_FORMAT=json, every access-log and app line is JSON and names the
+        request's id, nginx's own: by default a client's headers change nothing."""
+        running = shared_copy
+        # The access-log lines of the shared copy's earlier requests.
+        earlier = len(logs(running.proxy, "stdout"))
         request_id, seen = whoami(running)
         # Nobody is trusted by default: the client's headers change nothing.
         assert re.fullmatch(r"[0-9a-f]{32}", request_id)
@@ -152,7 +171,7 @@ def test_json_logs_trace_each_request_by_nginxs_own_id(variant, tmp_path):
             http_get(f"{running.url}{path}")
 
         access = [json.loads(line) for line in logs(running.proxy, "stdout")]
-        assert len(access) >= 101
+        assert len(access) >= earlier + 101
         [line] = [line for line in access if line["request_id"] == request_id]
         assert (line["path"], line["status"], line["client"]) == (
             "/_test/whoami",

@@ -84,8 +84,8 @@ setting() {
 install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
-    # them, nor the secret key kept there. Settings in .env, and
-    # those set in this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*),
+    # them, nor the secret key kept there. Settings in .env, and those set in
+    # this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*, ACME_*),
     # reach the container; others keep the image's defaults.
     # No Linux capabilities (nothing binds a port below 1024 or changes
     # owners), no privilege gained through setuid, at most 256 processes.
@@ -93,7 +93,7 @@ install() {
     # set; a CPU limit also sets the uWSGI worker count.
     local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
         --cap-drop ALL --security-opt no-new-privileges --pids-limit 256) variable limit
-    local publish=(--publish "$port:8080") url="http://localhost:$port/" replaced
+    local publish=(--publish "$port:8080") url="http://localhost:$port/" replaced volume=kept
     if [ -f secrets/secret_key ]; then
         options+=(--volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro")
     fi
@@ -104,7 +104,7 @@ install() {
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
-    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
+    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK|ACME)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
         options+=(--env "$variable")
     done
     replaced=$(image_id "$image:latest")
@@ -112,9 +112,13 @@ install() {
     # The new image must start: its start-up scripts (docker/*/entrypoint.d),
     # nginx's configuration and the app's import, tried in a throwaway
     # container with the same options. Only then is the old container
-    # replaced, so a failed build or start leaves the running service alone.
-    docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null ||
+    # replaced, so a failed build or start leaves the running service alone,
+    # and a data volume made for the try is removed again.
+    docker volume inspect "$name-data" >/dev/null 2>&1 || volume=new
+    if ! docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null; then
+        [ "$volume" != new ] || docker volume rm "$name-data" >/dev/null
         die "the new image does not start (see above); $name is left as it was"
+    fi
     # The swap, as short as a port with one owner allows (about a second):
     # the new container is made beforehand (a port is taken at start only),
     # the old one stops, the new one starts. Should it not start, the old

@@ -2,7 +2,7 @@
 # Check a running deployment from outside: the health route and the home page
 # must answer 200, served by nginx. Used by CI; handy after make up too.
 #   scripts/smoke-test.sh [BASE_URL]   (default: localhost, on the port HOST_PORT,
-#                                     or HTTPS_PORT with HTTPS)
+#                                     or HTTPS_PORT with HTTPS{{ "; --insecure first" if cookiecutter.https != "none" }})
 set -euo pipefail
 
 curl_options=(--silent --show-error)

@@ -2,12 +2,17 @@
 # Check a running deployment from outside: the health route and the home page
 # must answer 200, served by nginx. Used by CI; handy after make up too.
 #   scripts/smoke-test.sh [BASE_URL]   (default: localhost, on the port HOST_PORT,
-#                                     or HTTPS_PORT with HTTPS)
+#                                     or HTTPS_PORT with HTTPS; --insecure first)
 set -euo pipefail
 
 curl_options=(--silent --show-error)
 # Over HTTPS; certs/tls.crt is trusted when it is there: a self-signed one
-# passes too.
+# passes too. --insecure (first) trusts any certificate, such as the
+# temporary one of an ACME CA's deployment that has none yet.
+if [ "${1:-}" = --insecure ]; then
+    curl_options+=(--insecure)
+    shift
+fi
 base_url=${1:-https://localhost:${HTTPS_PORT:-8443}}
 cacert=$(dirname "$0")/../certs/tls.crt
 if [ -f "$cacert" ]; then
