@@ -17,14 +17,15 @@ venv=${VENV:-.venv}
 
 # From Debian: nginx (nginx -t on every baked config), wrk (the load test),
 # openssl (test certificates, and what install.sh checks them with),
-# chromium (the baked site in a real browser, headless) and rsync (which
-# gitlab-ci-local copies with).
+# chromium (the baked site in a real browser, headless), rsync (which
+# gitlab-ci-local copies with) and testssl.sh (the ACME site's TLS, checked).
 missing=()
 PATH="$PATH:/usr/sbin" command -v nginx >/dev/null || missing+=(nginx)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v rsync >/dev/null || missing+=(rsync)
+command -v testssl >/dev/null || missing+=(testssl.sh)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive

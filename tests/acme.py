@@ -10,10 +10,12 @@ made here (ca_bundle: what ACME_CA_BUNDLE names). Pebble's own issuing root
 comes from its management port (root()).
 """
 
+import http.client
 import ipaddress
 import json
 import os
 import re
+import socket
 import ssl
 import time
 import urllib.request
@@ -43,7 +45,9 @@ def bridge_gateway():
     """The default bridge's gateway: the host, as every container network
     reaches it. Engines that do not record it (20.10) give the subnet's first
     address, which they take by default."""
-    [config] = json.loads(docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}").stdout)
+    [config] = json.loads(
+        docker("network", "inspect", "bridge", "--format", "{{json .IPAM.Config}}").stdout
+    )
     if config.get("Gateway"):
         return config["Gateway"]
     return str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
@@ -154,10 +158,63 @@ class Pebble:
         result = docker("logs", self.name, check=False)
         return result.stdout + result.stderr
 
+    def directory_fetches(self):
+        """How many times a client fetched the directory: uacme does at each run."""
+        return self.logs().count("GET /dir ->")
+
     def orders(self):
         """How many orders Pebble took so far."""
         return len(ORDER_LINE.findall(self.logs()))
 
     def issued(self):
-        """The serials of the certificates Pebble issued so far (hex, as it logs them)."""
-        return ISSUED_LINE.findall(self.logs())
+        """The serials of the certificates Pebble issued so far."""
+        return [int(serial, 16) for serial in ISSUED_LINE.findall(self.logs())]
+
+
+class Connection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1:port as to https://app.test:port: SNI, Host and the
+    name checked are the domain's (the host cannot resolve it)."""
+
+    def __init__(self, port, context, timeout=5):
+        super().__init__(DOMAIN, port, context=context, timeout=timeout)
+
+    def connect(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=DOMAIN)
+
+
+def client_context(cafile=None):
+    """A client's TLS context trusting cafile only; without one, trusting anything."""
+    if cafile is None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=str(cafile))
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
+
+
+def handshake(port, cafile=None):
+    """A TLS handshake as a browser of app.test makes it (offering h2):
+    (the server's certificate as PEM, the protocol ALPN chose). With cafile,
+    the chain the server sends must lead to it, or ssl.SSLError."""
+    context = client_context(cafile)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as sock,
+        context.wrap_socket(sock, server_hostname=DOMAIN) as tls,
+    ):
+        return ssl.DER_cert_to_PEM_cert(
+            tls.getpeercert(binary_form=True)
+        ), tls.selected_alpn_protocol()
+
+
+def certificate_field(pem, field):
+    """One of openssl x509's print options (serial, issuer, subject) of a PEM certificate."""
+    out = run(tool("openssl"), "x509", "-noout", "-nameopt", "RFC2253", f"-{field}", input=pem)
+    out = out.stdout.strip()
+    return out.partition("=")[2]
+
+
+def serial(pem):
+    return int(certificate_field(pem, "serial"), 16)

@@ -188,7 +188,7 @@ class Loop:
     def _run(self):
         while not self._stop.is_set():
             started = time.monotonic()
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            connection = self.connection()
             try:
                 connection.request("GET", self.path)
                 response = connection.getresponse()
@@ -200,6 +200,10 @@ class Loop:
                 connection.close()
             self.results.append((time.monotonic(), ok))
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def connection(self):
+        """A new connection for each request (a subclass may make it HTTPS)."""
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def __enter__(self):
         self._thread.start()
