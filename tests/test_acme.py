@@ -314,6 +314,19 @@ def test_h_testssl_finds_no_old_protocol_and_nothing_vulnerable(site, tmp_path):
 
 
 @pytest.mark.docker
+def test_e_with_the_ca_gone_a_renewal_fails_with_one_line_and_the_site_serves_on(site):
+    """Pebble stopped (the site's last test: it needs Pebble no more):
+    acme-renew --force fails with one line, and the certificate stays."""
+    served = serial(handshake(site.https_port, site.root)[0])
+    site.pebble.stop()
+    renewal = docker("exec", site.name, "acme-renew", "--force", check=False)
+    assert renewal.returncode != 0
+    [line] = renewal.stderr.splitlines()
+    assert line.startswith("acme-renew: ") and site.pebble.directory in line, line
+    assert serial(handshake(site.https_port, site.root)[0]) == served
+
+
+@pytest.mark.docker
 def test_d_split_gets_a_certificate_and_keeps_it_across_down_and_up(split, pebble_ready, tmp_path):
     http_port, https_port = free_port(), free_port()
     pebble = Pebble(tmp_path / "pebble", http_port)
