@@ -15,6 +15,7 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import time
@@ -26,19 +27,19 @@ from helpers import RUN_PREFIX, run, skip_or_fail, tool
 
 # trixie's pebble (2.6.0, with ARI) unless TEST_PEBBLE_VERSION names bookworm's 2.4.0.
 PEBBLE_VERSION = os.environ.get("TEST_PEBBLE_VERSION", "2.6.0")
-PEBBLE_IMAGE = f"flask-docker-test/pebble:{PEBBLE_VERSION}"
 DOMAIN = "app.test"
 # Pebble's log line for each new order ("There are now N orders in the db").
 ORDER_LINE = re.compile(r"Added order \S+ to the db")
 ISSUED_LINE = re.compile(r"Issued certificate serial (\S+) for order")
 
 
-def pebble_image():
+def pebble_image(version=PEBBLE_VERSION):
     """Make the Pebble image when it is missing (seconds); fails or skips why not."""
-    result = run(INFRA / "make-pebble-image.sh", PEBBLE_VERSION, check=False, timeout=900)
+    image = f"flask-docker-test/pebble:{version}"
+    result = run(INFRA / "make-pebble-image.sh", version, check=False, timeout=900)
     if result.returncode != 0:
-        skip_or_fail(f"could not make {PEBBLE_IMAGE}: {result.stderr}")
-    return PEBBLE_IMAGE
+        skip_or_fail(f"could not make {image}: {result.stderr}")
+    return image
 
 
 def bridge_gateway():
@@ -83,12 +84,22 @@ class Pebble:
     started and stopped at will (a test may start the app first, the CA
     unreachable), removed by close()."""
 
-    def __init__(self, folder: Path, http_port, name=None):
+    def __init__(self, folder: Path, http_port, name=None, version=PEBBLE_VERSION, tls=None):
+        """tls: another Pebble whose test CA and server certificate to use
+        (a client that trusts one trusts both)."""
         self.folder, self.http_port = folder, int(http_port)
+        self.image = f"flask-docker-test/pebble:{version}"
         self.name = name or f"{RUN_PREFIX}-pebble-{free_port()}"
         self.port, self.management_port = free_port(), free_port()
         self.host = bridge_gateway()
-        self.ca_bundle = make_test_ca(folder, self.host)
+        if tls:
+            folder.mkdir(parents=True)
+            for file in ("ca.crt", "server.crt", "server.key"):
+                shutil.copy2(tls.folder / file, folder / file)
+            folder.chmod(0o755)
+            self.ca_bundle = folder / "ca.crt"
+        else:
+            self.ca_bundle = make_test_ca(folder, self.host)
         config = {
             "pebble": {
                 "listenAddress": f"0.0.0.0:{self.port}",
@@ -117,7 +128,7 @@ class Pebble:
             "--add-host", f"{DOMAIN}:127.0.0.1",
             "--env", "PEBBLE_WFE_NONCEREJECT=0", "--env", "PEBBLE_VA_NOSLEEP=1",
             "--volume", f"{self.folder}:/etc/pebble:ro",
-            PEBBLE_IMAGE, "-config", "/etc/pebble/config.json",
+            self.image, "-config", "/etc/pebble/config.json",
         )  # fmt: skip
         deadline = time.monotonic() + timeout
         while True:
