@@ -243,7 +243,7 @@ def test_with_no_domain_and_a_certificate_given_no_acme_client_runs(single, tmp_
         docker(
             "run", "--detach", "--name", name, "--read-only", "--tmpfs", "/tmp",
             "--publish", f"{port}:{IMAGE['container_tls_port']}",
-            "--env", f"NGINX_TLS_DIR={IMAGE['tls_dir']}",
+            "--env", f"NGINX_TLS_DIR={IMAGE['tls_dir']}", "--env", "SECRET_KEY=k",
             "--volume", f"{tmp_path / 'certs'}:{IMAGE['tls_dir']}:ro", single.name,
         )  # fmt: skip
 
