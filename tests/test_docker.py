@@ -184,7 +184,8 @@ def test_workers_follow_the_cpus_the_container_may_use(variant, limit, workers):
 def test_files_added_to_the_docker_folders_take_part_in_the_start(variant, tmp_path):
     """Scripts in docker/app/entrypoint.d run before the app serves, as its
     user; snippets in docker/nginx/server.d join the server block; a script
-    that fails stops the start, and install.sh then keeps the running container."""
+    that fails stops the start, and install.sh then keeps the running container,
+    whose image :latest leads to again."""
     project = tmp_path / "project"
     # Without secrets/: a copy would lose the key's group, which the app reads it by.
     shutil.copytree(variant.project, project, ignore=shutil.ignore_patterns("secrets"))
@@ -211,13 +212,18 @@ def test_files_added_to_the_docker_folders_take_part_in_the_start(variant, tmp_p
         assert f"the new image does not start (see above); {name} is left" in again.stderr
         assert containers_named(name) == [running]
         assert http_get(f"http://127.0.0.1:{port}/snippet")[0] == 200
+        serving = docker("inspect", "--format", "{{.Image}}", name).stdout.strip()
+        assert docker("image", "inspect", "--format", "{{.Id}}", name).stdout.strip() == serving
 
         # Started anyway, the new image stops with the script's message.
+        docker("build", "--quiet", "--tag", f"{name}-broken", project)
         key = secret_key_volume(project)
-        broken = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", *key, name, check=False)
+        broken = docker("run", "--rm", "--read-only", "--tmpfs", "/tmp", *key, f"{name}-broken",
+                        check=False)  # fmt: skip
         assert broken.returncode == 3 and "60-fail.sh: no database" in broken.stderr
     finally:
         run_install(project, "--uninstall", *flags[:4])
+        docker("rmi", f"{name}-broken", check=False)
         docker("volume", "rm", f"{name}-data", check=False)
 
 

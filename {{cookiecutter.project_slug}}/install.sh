@@ -67,6 +67,18 @@ keep_previous() {
     fi
 }
 
+discard_build() {
+    # A new image that does not start goes, and $image:latest leads again to
+    # the one it replaced (what runs): no broken image is left to roll back to.
+    local replaced=$1 built
+    built=$(image_id "$image:latest")
+    [ "$built" != "$replaced" ] || return 0
+    if [ -n "$replaced" ]; then
+        docker tag "$replaced" "$image:latest"
+    fi
+    docker rmi "$built" >/dev/null 2>&1 || true
+}
+
 remove_container() {
     if docker container inspect "$1" >/dev/null 2>&1; then
         docker stop "$1" >/dev/null
@@ -123,6 +135,7 @@ install() {
     docker volume inspect "$name-data" >/dev/null 2>&1 || volume=new
     if ! docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null; then
         [ "$volume" != new ] || docker volume rm "$name-data" >/dev/null
+        discard_build "$replaced"
         die "the new image does not start (see above); $name is left as it was"
     fi
     # The swap, as short as a port with one owner allows (about a second):
@@ -140,6 +153,7 @@ install() {
     if ! docker start "$name-new" >/dev/null; then
         docker rm "$name-new" >/dev/null
         [ -z "$old" ] || docker start "$old" >/dev/null
+        discard_build "$replaced"
         die "the new container does not start (see above); $name is left as it was"
     fi
     [ -z "$old" ] || docker rm "$old" >/dev/null
