@@ -8,6 +8,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,18 @@ def run(*args, check=True, env=None, text=True, **kwargs):
             f"{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def script_defaults(project):
+    """{setting: default} that the image's scripts give themselves, written
+    `: "${NAME:=default}"`, by the file (relative to the project) that gives them."""
+    found = {}
+    for path in sorted((project / "docker").rglob("*")):
+        if path.is_file():
+            pairs = re.findall(r'\$\{([A-Z][A-Z0-9_]*):=([^}]*)\}', path.read_text())
+            if pairs:
+                found[str(path.relative_to(project))] = dict(pairs)
+    return found
 
 
 def make_certificate(folder, host="localhost"):

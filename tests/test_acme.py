@@ -2,7 +2,7 @@
 Pebble (tests/acme.py), on Debian trixie: one container through install.sh,
 and split under docker compose, set up with the documented settings only
 (ACME_DOMAINS, ACME_EMAIL, ACME_DIRECTORY, ACME_CA_BUNDLE and
-ACME_CHECK_INTERVAL in .env). Pebble validates HTTP-01 for real, against the
+ACME_CHECK_INTERVAL in .env; compose takes two of them from the shell). Pebble validates HTTP-01 for real, against the
 port the deployment publishes.
 
 One install is shared by the tests that do not change it (`site`): it starts
@@ -52,8 +52,9 @@ def split(request, engine, cookies_session):
     return bake_and_build(request, cookies_session, BASE, "split", "acme")
 
 
-def write_settings(project, pebble, **more):
-    """The project's .env as its user writes it for this CA."""
+def write_settings(project, pebble, shell=(), **more):
+    """The project's .env as its user writes it for this CA; the settings
+    named in shell are left out of it and returned, for the shell to give."""
     settings = {
         "ACME_DOMAINS": DOMAIN,
         "ACME_EMAIL": "admin@example.org",
@@ -62,7 +63,9 @@ def write_settings(project, pebble, **more):
         "ACME_CHECK_INTERVAL": CHECK_INTERVAL,
         **more,
     }
+    given = {name: str(settings.pop(name)) for name in shell}
     (project / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    return given
 
 
 def log_lines(container):
@@ -394,7 +397,12 @@ def test_e_with_the_ca_gone_a_renewal_fails_with_one_line_and_the_site_serves_on
 def test_d_split_gets_a_certificate_and_keeps_it_across_down_and_up(split, pebble_ready, tmp_path):
     http_port, https_port = free_port(), free_port()
     pebble = Pebble(tmp_path / "pebble", http_port)
-    write_settings(split.project, pebble, HOST_PORT=http_port, HTTPS_PORT=https_port)
+    # The CA and the check interval from the shell, the rest from .env;
+    # ACME_RENEW_DAYS from neither, so acme-renew's default decides.
+    shell = write_settings(
+        split.project, pebble, shell=["ACME_DIRECTORY", "ACME_CHECK_INTERVAL"],
+        HOST_PORT=http_port, HTTPS_PORT=https_port,
+    )  # fmt: skip
     project = f"{RUN_PREFIX}-acme-split"
     try:
         pebble.start()
@@ -402,7 +410,7 @@ def test_d_split_gets_a_certificate_and_keeps_it_across_down_and_up(split, pebbl
         root.write_text(pebble.root())
 
         def up():
-            split.compose("up", "--detach", project=project)
+            split.compose("up", "--detach", project=project, env=shell)
             proxy = split.compose("ps", "--quiet", "proxy", project=project).stdout.strip()
             return proxy, wait_for_certificate(proxy, https_port, root, pebble)
 

@@ -21,6 +21,7 @@ from helpers import (
     combinations,
     load_hook,
     run,
+    script_defaults,
     tool,
 )
 
@@ -390,13 +391,17 @@ SETTINGS = [
 
 
 def image_defaults(project):
-    """{setting: default} of the settings (IMAGE_SETTINGS) in the Dockerfile's ENV."""
+    """{setting: default} of the settings (IMAGE_SETTINGS) in the Dockerfile's
+    ENV and the image's scripts (script_defaults)."""
     dockerfile = (project / "Dockerfile").read_text()
     names = "|".join(SETTINGS)
-    return {
+    defaults = {
         name: value.strip('"')
         for name, value in re.findall(rf'\b({names})=("[^"]*"|\S+)', dockerfile)
     }
+    for given in script_defaults(project).values():
+        defaults |= {name: value for name, value in given.items() if name in SETTINGS}
+    return defaults
 
 
 def image_paths(project):
@@ -407,8 +412,9 @@ def image_paths(project):
     return dict(re.findall(rf"\b({names})=(\S+)", dockerfile))
 
 
-# Where a setting's default may be written: the image, and the settings table
-# and .env.example that document it (test_env_example_documents_the_image).
+# Where a setting's default may be written: the image (its Dockerfile, or
+# the script that reads the setting), and the settings table and .env.example
+# that document it (test_env_example_documents_the_image).
 DEFAULTS_LIVE_IN = {"Dockerfile", "docs/settings.md", ".env.example"}
 
 
@@ -419,9 +425,10 @@ def test_each_default_is_stated_once(baked):
     defaults = {name: value for name, value in image_defaults(project).items() if value}
     assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE"} <= set(defaults)
     found = []
+    live_in = DEFAULTS_LIVE_IN | set(script_defaults(project))
     for path in sorted(project.rglob("*")):
         relative = str(path.relative_to(project))
-        if not path.is_file() or relative in DEFAULTS_LIVE_IN or relative == "LICENSE":
+        if not path.is_file() or relative in live_in or relative == "LICENSE":
             continue
         # Kubernetes' env items: "- name: X" and "value: Y" on one line.
         text = re.sub(r"name: (\w+)\n\s+value: ", r"name: \1 value: ", path.read_text())

@@ -4,7 +4,7 @@ link between them leading somewhere."""
 import re
 
 import pytest
-from helpers import REPO
+from helpers import REPO, script_defaults
 
 # The baked README is the user's to rewrite; the template's is a front page.
 BAKED_README_LINES = 150
@@ -90,6 +90,8 @@ def test_settings_page_is_the_images_env(baked):
         for name, value in rows
     }
     env = image_env((project / "Dockerfile").read_text())
+    for given in script_defaults(project).values():
+        env |= given
     settings = {name: value for name, value in env.items() if name not in NOT_SETTINGS}
     assert {"UWSGI_PROCESSES", "NGINX_MAX_BODY_SIZE", "SECRET_KEY_FILE"} <= set(settings)
     assert {name: documented.get(name) for name in settings} == settings

@@ -5,14 +5,9 @@
 # serves the certificate from NGINX_TLS_DIR there. The CAs trusted are the
 # system's and the ACME CA's bundle, if one is mounted at
 # /run/acme/ca-bundle.pem: acme-renew writes both at start to /tmp, where the
-# system's bundle leads.
+# system's bundle leads. The ACME_* settings' defaults are acme-renew's.
 ENV ACME_DIR=/srv/data/acme \
-    NGINX_TLS_DIR=/srv/data/acme/live \
-    ACME_DOMAINS="" \
-    ACME_EMAIL="" \
-    ACME_DIRECTORY=https://acme-v02.api.letsencrypt.org/directory \
-    ACME_CHECK_INTERVAL=43200 \
-    ACME_RENEW_DAYS=30
+    NGINX_TLS_DIR=/srv/data/acme/live
 RUN --mount=type=cache,id=apt-cache-$TARGETARCH,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,id=apt-lists-$TARGETARCH,target=/var/lib/apt/lists,sharing=locked \
     apt-get update \
