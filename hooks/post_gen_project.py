@@ -81,6 +81,9 @@ OPTIONAL = {
     ".gitlab-ci.yml": {"ci": ("gitlab",)},
     "renovate.json": {"ci": ("gitlab",)},
     "app/database.py": {"database": DATABASES},
+    "app/tasks.py": {"worker": ("celery",)},
+    "app/task_examples.py": {"worker": ("celery",)},
+    "tests/test_task_examples.py": {"worker": ("celery",)},
     "migrations": {"database": DATABASES},
     "tests/test_database.py": {"database": DATABASES},
     # One container migrates as it starts; replicas never do (a one-off does).
@@ -96,6 +99,7 @@ OPTIONAL = {
     "docs/database.md": {"database": DATABASES},
     "docs/sqlite.md": {"database": ("sqlite",)},
     "docs/postgres.md": {"database": ("postgres",)},
+    "docs/tasks.md": {"worker": ("celery",)},
     "docs/ci-github.md": {"ci": ("github",)},
     "docs/ci-gitlab.md": {"ci": ("gitlab",)},
 }

@@ -99,8 +99,19 @@ def database_clash(answers):
     return None
 
 
+def worker_clash(answers):
+    """The broker and the worker run beside the app in the split deployment's
+    compose file; the one container stays one process tree of nginx and uWSGI."""
+    if answers["worker"] == "celery" and answers["deployment"] == "single":
+        return (
+            "worker 'celery': needs deployment 'split' (compose runs the broker and the worker"
+            " beside the app); the one-container deployment has no background jobs"
+        )
+    return None
+
+
 # Checks of answers together, each returning an error message or None.
-CLASHES = [database_clash]
+CLASHES = [database_clash, worker_clash]
 
 
 def errors(answers):

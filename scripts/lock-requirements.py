@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write the template's hash-locked requirements anew, one folder per answer.
 
-templates/requirements/<database>/ holds, for each answer to `database`, the
-project's requirements.in and requirements-dev.in (edited by hand) and their
+templates/requirements/<database>[-celery]/ holds, for each answer to
+`database` and with `worker: celery` (the "-celery" folders), the project's requirements.in and requirements-dev.in (edited by hand) and their
 locks, requirements.txt and requirements-dev.txt; the baked project's files
 include that folder's, whole. For each answer a project is baked and its own
 `make lock` run (uv pip compile keeps the pins it has and adds what the .in
@@ -30,21 +30,27 @@ REPO = Path(__file__).resolve().parent.parent
 REQUIREMENTS = REPO / "templates" / "requirements"
 SOURCES = ["requirements.in", "requirements-dev.in"]
 LOCKS = ["requirements.txt", "requirements-dev.txt"]
-DATABASES = json.loads((REPO / "cookiecutter.json").read_text())["database"]
+CHOICES = json.loads((REPO / "cookiecutter.json").read_text())
+# {folder: the answers whose requirements it holds}
+FOLDERS = {
+    f"{database}{'' if worker == 'none' else '-' + worker}": {"database": database, "worker": worker}
+    for database in CHOICES["database"]
+    for worker in CHOICES["worker"]
+}
 UV = "docker/uv-requirements.txt"
 
 
 def main(args):
     folders = {path.name for path in REQUIREMENTS.iterdir() if path.is_dir()}
-    if folders != set(DATABASES):
-        sys.exit(f"templates/requirements/ must have one folder per database answer "
-                 f"({', '.join(DATABASES)}), not: {', '.join(sorted(folders))}")  # fmt: skip
+    if folders != set(FOLDERS):
+        sys.exit(f"templates/requirements/ must have one folder per database and worker answer "
+                 f"({', '.join(FOLDERS)}), not: {', '.join(sorted(folders))}")  # fmt: skip
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     make = ["make", "--no-print-directory", "lock"] + ([f"ARGS={shlex.join(args)}"] if args else [])
     uv_locks = set()
     with tempfile.TemporaryDirectory() as scratch:
-        for answer in DATABASES:
-            extra = {"database": answer, "deployment": "split"}
+        for answer, answers in FOLDERS.items():
+            extra = {**answers, "deployment": "split"}
             project = Path(cookiecutter(str(REPO), no_input=True, extra_context=extra,
                                         output_dir=f"{scratch}/{answer}"))  # fmt: skip
             for name in SOURCES:

@@ -52,20 +52,26 @@ TEXT_ONLY = {
 
 # A choice whose answers but the first are baked with each answer of the
 # choices it shapes files with, the others taking turns (not multiplying).
-APART = {"database": ["deployment", "https"]}
+APART = {"database": ["deployment", "https"], "worker": ["deployment", "database"]}
+
+
+def refused(answers):
+    """The pre-generation hook's refusals of these answers (none: baked)."""
+    hook = load_hook("pre_gen_project")
+    return [message for clash in hook.CLASHES if (message := clash(answers))]
 
 
 def combinations():
     """Every combination of the choice prompts that shape the project, as
     extra_context dicts; the TEXT_ONLY prompts' answers take turns, and the
-    APART ones are combined with the prompts named there only. Combinations the
+    APART ones are combined with the prompts named there only (the other
+    APART prompts keeping their first answer). Combinations the
     pre-generation hook refuses are left out.
 
     A TEXT_ONLY prompt's turn is the bake's place in the list: the bakes of
     each deployment without an APART answer come one after another (the
     deployment is the first prompt that varies), more of them than any
     TEXT_ONLY prompt has answers, so each of its answers meets each deployment."""
-    refused = load_hook("pre_gen_project").database_clash
     keys = [key for key in CHOICES if key not in TEXT_ONLY]
     apart = {key: CHOICES[key][0] for key in APART}
     shaped = [
@@ -75,8 +81,9 @@ def combinations():
     for key, partners in APART.items():
         for answer in CHOICES[key][1:]:
             for i, values in enumerate(itertools.product(*map(CHOICES.get, partners))):
-                turns = {k: CHOICES[k][i % len(CHOICES[k])] for k in keys}
-                shaped.append({**turns, **dict(zip(partners, values, strict=True)), key: answer})
+                turns = {k: CHOICES[k][i % len(CHOICES[k])] for k in keys if k not in APART}
+                given = dict(zip(partners, values, strict=True))
+                shaped.append({**apart, **turns, **given, key: answer})
     in_turn = [
         {**answers, **{key: CHOICES[key][i % len(CHOICES[key])] for key in TEXT_ONLY}}
         for i, answers in enumerate(shaped)

@@ -18,6 +18,8 @@ IMAGE = {
     "secret_key_path": "secrets/secret_key",
     "db_password_file": "/run/secrets/db_password",
     "postgres_image": "postgres:17",
+    "redis_image": "redis:8",
+    "broker_password_file": "/run/broker/password",
     "uid": "10001",
     "pids_limit": "256",
 }
@@ -45,6 +47,11 @@ IMAGE_SETTINGS = {
         "ACME_DIRECTORY": "https://acme-v02.api.letsencrypt.org/directory",
         "ACME_CHECK_INTERVAL": "43200",
         "ACME_RENEW_DAYS": "30",
+    },
+    "worker": {
+        "BROKER_URL": "redis://broker:6379/0",
+        "WORKER_TIME_LIMIT": "120",
+        "WORKER_CONCURRENCY": "",
     },
     "database": {
         "none": {},

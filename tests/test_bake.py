@@ -385,7 +385,7 @@ def test_github_workflow_passes_actionlint(bakes):
 
 SETTINGS = [
     name
-    for group in ["common", "uwsgi", "nginx", "proxy", "tls", "acme"]
+    for group in ["common", "uwsgi", "nginx", "proxy", "tls", "acme", "worker"]
     for name in IMAGE_SETTINGS[group]
 ] + sorted({name for group in IMAGE_SETTINGS["database"].values() for name in group})
 

@@ -177,6 +177,7 @@ GOOD_ANSWERS = {
     "https": "none",
     "deployment": "single",
     "database": "none",
+    "worker": "none",
 }
 ONE_BAD = {
     "project_name": "two\nlines",
@@ -204,7 +205,7 @@ def test_errors_name_the_bad_answer(key, value):
 
 
 def test_errors_come_in_prompt_order():
-    found = pre.errors({**ONE_BAD, "https": "none", "deployment": "single", "database": "none"})
+    found = pre.errors({**GOOD_ANSWERS, **ONE_BAD})
     assert [message.split(" ", 1)[0] for message in found] == list(pre.CHECKS)
 
 
@@ -214,6 +215,13 @@ def test_postgres_needs_the_split_deployment(deployment, database):
     found = pre.errors({**GOOD_ANSWERS, "deployment": deployment, "database": database})
     refused = deployment == "single" and database == "postgres"
     assert [line.split(":")[0] for line in found] == (["database 'postgres'"] if refused else [])
+
+
+@pytest.mark.parametrize("deployment", ["single", "split"])
+def test_a_worker_needs_the_split_deployment(deployment):
+    found = pre.errors({**GOOD_ANSWERS, "deployment": deployment, "worker": "celery"})
+    refused = deployment == "single"
+    assert [line.split(":")[0] for line in found] == (["worker 'celery'"] if refused else [])
 
 
 # --- post_gen_project --------------------------------------------------------
@@ -227,12 +235,13 @@ FILES = {
 OPTIONAL_PATHS = sorted(post.OPTIONAL)
 
 
-def answers(deployment="single", ci="github", https="none", database="none"):
+def answers(deployment="single", ci="github", https="none", database="none", worker="none"):
     return {
         "deployment": deployment,
         "ci": ci,
         "https": https,
         "database": database,
+        "worker": worker,
         "base_image": "debian:trixie-slim",
     }
 

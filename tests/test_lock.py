@@ -1,12 +1,13 @@
-"""The locked dependencies, one folder per database answer: templates/requirements/
-<database>/ holds the project's requirements*.in and their locks, and a bake
-includes that folder's files whole. Every pin carries its hashes (the image
-installs with uv and --require-hashes: a tampered hash fails the build, also
-where the builder kept the package from an earlier build), each
-lock pins what its .in names, and the project's own `make lock` changes
-nothing, so the locks are what uv pip compile makes of the .in files
-(scripts/lock-requirements.py writes them). Dependabot and Renovate update a
-lock by running the command its first lines name: only options both know."""
+"""The locked dependencies, one folder per answers to database and worker:
+templates/requirements/<database>[-celery]/ holds the project's
+requirements*.in and their locks, and a bake includes that folder's files
+whole. Every pin carries its hashes (the image installs with uv and --require-hashes:
+a tampered hash fails the build, also where the builder kept the
+package from an earlier build), each lock pins what its .in names, and the
+project's own `make lock` changes nothing, so the locks are what uv pip compile
+makes of the .in files (scripts/lock-requirements.py writes them). Dependabot
+and Renovate update a lock by running the command its first lines name: only
+options both know."""
 
 import ast
 import itertools
@@ -42,14 +43,22 @@ OPTIONS = "--universal --python-version=3.11 --generate-hashes"
 ENTRY = re.compile(r"^([A-Za-z0-9._-]+)==.*?(?=^[A-Za-z0-9#]|\Z)", re.M | re.S)
 
 
-@pytest.fixture(scope="module", params=CHOICES["database"], ids=lambda d: f"database:{d}")
-def database(request):
+# {folder: the answers whose requirements it holds}, as scripts/lock-requirements.py has it.
+FOLDERS = {
+    f"{database}{'' if worker == 'none' else '-' + worker}": {"database": database, "worker": worker}
+    for database in CHOICES["database"]
+    for worker in CHOICES["worker"]
+}
+
+
+@pytest.fixture(scope="module", params=list(FOLDERS), ids=lambda f: f"requirements:{f}")
+def folder_name(request):
     return request.param
 
 
 @pytest.fixture(scope="module")
-def locked(database, cookies_session):
-    return bake(cookies_session, database=database, deployment="split")
+def locked(folder_name, cookies_session):
+    return bake(cookies_session, **FOLDERS[folder_name], deployment="split")
 
 
 def normal(name):
@@ -57,9 +66,9 @@ def normal(name):
     return re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower()
 
 
-def test_one_folder_per_database_answer():
+def test_one_folder_per_database_and_worker_answer():
     folders = sorted(path.name for path in REQUIREMENTS.iterdir())
-    assert folders == sorted(CHOICES["database"])
+    assert folders == sorted(FOLDERS)
     for folder in folders:
         files = sorted(path.name for path in (REQUIREMENTS / folder).iterdir())
         assert files == sorted([*SOURCES, *SOURCES.values()]), folder
@@ -80,28 +89,28 @@ def test_the_answers_sources_differ_only_in_requirements(source):
         return list(itertools.takewhile(lambda line: line[:1] in "#-", text.splitlines()))
 
     base = REQUIREMENTS / CHOICES["database"][0] / source
-    for database in CHOICES["database"][1:]:
-        path = REQUIREMENTS / database / source
+    for folder in list(FOLDERS)[1:]:
+        path = REQUIREMENTS / folder / source
         assert opening(path.read_text()) == opening(base.read_text()), path
         assert requirements(path) >= requirements(base), path
 
 
-def test_each_lock_pins_what_its_in_names(database):
+def test_each_lock_pins_what_its_in_names(folder_name):
     """The pins "via -r" the .in are exactly the requirements it names: a
     requirement added to (or dropped from) a .in without `make lock` fails here."""
-    folder = REQUIREMENTS / database
+    folder = REQUIREMENTS / folder_name
     for lock, source in SOURCES.items():
         named = requirements(folder / source)
         entries = {
             normal(m.group(1)): m.group(0) for m in ENTRY.finditer((folder / lock).read_text())
         }
         direct = {name for name, entry in entries.items() if f"-r {source}\n" in entry}
-        assert direct == named, f"{database}/{lock}"
+        assert direct == named, f"{folder_name}/{lock}"
 
 
-def test_the_bake_includes_its_answers_files_whole(database, locked):
+def test_the_bake_includes_its_answers_files_whole(folder_name, locked):
     for name in [*SOURCES, *SOURCES.values()]:
-        assert (locked / name).read_bytes() == (REQUIREMENTS / database / name).read_bytes(), name
+        assert (locked / name).read_bytes() == (REQUIREMENTS / folder_name / name).read_bytes(), name
 
 
 def test_every_pin_has_its_hashes(locked):

@@ -123,6 +123,7 @@ ENV REQUEST_TIMEOUT=30 \
     LOG_FORMAT=text \
     UWSGI_PROCESSES=auto \
     UWSGI_LISTEN=1024
+{% include "dockerfile/worker/" ~ cookiecutter.worker ~ ".Dockerfile" %}
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/
 WORKDIR /srv

@@ -35,4 +35,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(routes.bp)
     app.register_blueprint(examples)  # an example: `make remove-examples` deletes it
+{% if cookiecutter.worker == "celery" %}
+    from app.task_examples import task_examples  # an example: `make remove-examples` deletes it
+
+    app.register_blueprint(task_examples)  # an example: `make remove-examples` deletes it
+{% endif %}
     return app

@@ -35,11 +35,17 @@ class JsonLines(logging.Formatter):
 TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+def handler(request_id: logging.Filter) -> logging.Handler:
+    """Lines to stderr in the format LOG_FORMAT names, each with the request
+    id that the filter gives it."""
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.addFilter(request_id)
+    json_lines = os.environ.get("LOG_FORMAT") == "json"
+    stderr.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT))
+    return stderr
+
+
 def configure(app: Flask) -> None:
     """Flask's logger (app.logger), in the format LOG_FORMAT names."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RequestId())
-    json_lines = os.environ.get("LOG_FORMAT") == "json"
-    handler.setFormatter(JsonLines() if json_lines else logging.Formatter(TEXT))
-    app.logger.handlers[:] = [handler]
+    app.logger.handlers[:] = [handler(RequestId())]
     app.logger.setLevel(logging.DEBUG if app.debug else logging.INFO)
