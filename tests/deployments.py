@@ -212,11 +212,13 @@ def engine():
         skip_or_fail(problem)
 
 
-def bake_and_build(request, cookies_session, base_image, deployment, https="none"):
+def bake_and_build(request, cookies_session, base_image, deployment, https="none", **answers):
     """Bake a variant under a name of its own and build it (BuildKit); its
-    images are removed at the end of the session."""
+    images are removed at the end of the session. answers: more of them
+    (database, worker), named in the label."""
     results = request.config.stash[BUILDS]
     label = f"{base_image}/{deployment}" + (f"/https-{https}" if https != "none" else "")
+    label += "".join(f"/{key}-{value}" for key, value in answers.items())
     problem = base_image_problem(base_image)
     results[label] = problem or "the build failed"
     if problem:
@@ -233,6 +235,7 @@ def bake_and_build(request, cookies_session, base_image, deployment, https="none
             "https": https,
             "ci": "none",
             "host_port": str(baked_port),
+            **answers,
         }
     )
     assert bake.exit_code == 0, bake.exception

@@ -54,8 +54,8 @@ def stand_in(image):
     if repository in ("debian", "python") and tag.endswith("-slim"):
         script = "make-debian-base-image.sh" if repository == "debian" else "make-python-image.sh"
         return [INFRA / script, tag.removesuffix("-slim")]
-    if repository == "postgres":
-        return [INFRA / "make-postgres-image.sh", tag]
+    if repository in ("postgres", "redis"):
+        return [INFRA / f"make-{repository}-image.sh", tag]
     return None
 
 

@@ -153,7 +153,7 @@ def script_defaults(project):
     found = {}
     for path in sorted((project / "docker").rglob("*")):
         if path.is_file():
-            pairs = re.findall(r'\$\{([A-Z][A-Z0-9_]*):=([^}]*)\}', path.read_text())
+            pairs = re.findall(r"\$\{([A-Z][A-Z0-9_]*):=([^}]*)\}", path.read_text())
             if pairs:
                 found[str(path.relative_to(project))] = dict(pairs)
     return found

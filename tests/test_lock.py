@@ -45,7 +45,10 @@ ENTRY = re.compile(r"^([A-Za-z0-9._-]+)==.*?(?=^[A-Za-z0-9#]|\Z)", re.M | re.S)
 
 # {folder: the answers whose requirements it holds}, as scripts/lock-requirements.py has it.
 FOLDERS = {
-    f"{database}{'' if worker == 'none' else '-' + worker}": {"database": database, "worker": worker}
+    f"{database}{'' if worker == 'none' else '-' + worker}": {
+        "database": database,
+        "worker": worker,
+    }
     for database in CHOICES["database"]
     for worker in CHOICES["worker"]
 }
@@ -110,7 +113,9 @@ def test_each_lock_pins_what_its_in_names(folder_name):
 
 def test_the_bake_includes_its_answers_files_whole(folder_name, locked):
     for name in [*SOURCES, *SOURCES.values()]:
-        assert (locked / name).read_bytes() == (REQUIREMENTS / folder_name / name).read_bytes(), name
+        assert (locked / name).read_bytes() == (REQUIREMENTS / folder_name / name).read_bytes(), (
+            name
+        )
 
 
 def test_every_pin_has_its_hashes(locked):

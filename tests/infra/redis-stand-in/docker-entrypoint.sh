@@ -6,7 +6,8 @@
 # official image compiles into redis-server: protected mode is off by default
 # (Debian's is on), so --protected-mode no comes before the options, where
 # any of them overrides it; not when the config file or the config given on
-# stdin sets protected-mode (an included file is not looked into).
+# stdin sets protected-mode (an included file is not looked into), nor before
+# the options redis-server takes only first (--version, --help, ...).
 set -Eeuo pipefail
 
 if [ "${1#-}" != "${1-}" ] || [ "${1%.conf}" != "${1-}" ]; then
@@ -23,6 +24,9 @@ if [ "$(umask)" = 0022 ]; then
 fi
 
 if [ "${1-}" = redis-server ]; then
+    case "${2-}" in
+        -v | --version | -h | --help | --test-memory | --check-system) exec "$@" ;;
+    esac
     # redis-server [CONFIG-FILE | -] [OPTIONS...] [-]: the config file's
     # directives, then stdin's (with - first or last), then the options.
     head=("$1") config="" stdin=""

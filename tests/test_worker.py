@@ -1,0 +1,153 @@
+"""Background jobs (`worker: celery`) in the real engine: one compose project
+of a split bake (Debian trixie, SQLite), its broker Redis (the redis image, or
+the stand-in made here) and its worker, shared by the tests in the order of
+their names. Tasks are queued and read through nginx, as a user does, with the
+example routes (app/task_examples.py). Nothing queued is lost: a worker killed
+mid-task, a worker stopped, the broker killed with tasks queued, an update
+while tasks run."""
+
+import json
+import time
+from dataclasses import dataclass
+
+import pytest
+from deployments import Variant, bake_and_build
+from engine import base_image_problem, docker, free_port, http_get, wait_serving, wait_until
+from helpers import IMAGE, RUN_PREFIX, run, skip_or_fail
+
+BASE = "debian:trixie-slim"
+# WORKER_TIME_LIMIT here: a task taken by a worker that died is handed out
+# again after twice that (the visibility timeout), instead of 4 minutes.
+TIME_LIMIT = 10
+
+
+@dataclass
+class Stack:
+    variant: Variant
+    name: str
+    port: int
+
+    def compose(self, *args, check=True):
+        return self.variant.compose(*args, project=self.name, check=check)
+
+    def container(self, service):
+        return self.compose("ps", "--quiet", "--all", service).stdout.split()[0]
+
+    def enqueue(self, seconds):
+        """POST /api/tasks through nginx: (task id, the request's id)."""
+        url = f"http://127.0.0.1:{self.port}/api/tasks?seconds={seconds}"
+        status, headers, body = http_get(url, method="POST")
+        assert status == 202, body
+        return json.loads(body)["id"], headers["X-Request-ID"]
+
+    def state(self, task_id):
+        status, _, body = http_get(f"http://127.0.0.1:{self.port}/api/tasks/{task_id}")
+        assert status == 200, body
+        return json.loads(body)
+
+    def wait_state(self, task_id, wanted, timeout=60):
+        wait_until(self.container("proxy"), lambda: self.state(task_id)["state"] == wanted,
+                   f"task {task_id} {wanted}", timeout, pause=0.5)  # fmt: skip
+
+    def worker_log(self):
+        logs = self.compose("logs", "--no-log-prefix", "worker")
+        return (logs.stdout + logs.stderr).splitlines()
+
+
+@pytest.fixture(scope="module")
+def variant(request, engine, cookies_session):
+    problem = base_image_problem(IMAGE["redis_image"])
+    if problem:
+        skip_or_fail(f"{IMAGE['redis_image']}: {problem}")
+    return bake_and_build(
+        request, cookies_session, BASE, "split", database="sqlite", worker="celery"
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(variant):
+    port = free_port()
+    settings = {"HOST_PORT": port, "WORKER_TIME_LIMIT": TIME_LIMIT}
+    (variant.project / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    stack = Stack(variant, f"{RUN_PREFIX}-worker", port)
+    try:
+        stack.compose("up", "--detach", "--wait")
+        wait_serving(stack.container("proxy"), port)
+        yield stack
+    finally:
+        stack.compose("down", "--volumes", "--remove-orphans", check=False)
+        (variant.project / ".env").unlink(missing_ok=True)
+
+
+@pytest.mark.docker
+def test_a_task_queued_through_nginx_runs_and_each_line_names_its_request(stack):
+    queued = [stack.enqueue(0.2) for _ in range(5)]
+    for task_id, request_id in queued:
+        assert task_id.endswith(f"@{request_id}")
+        stack.wait_state(task_id, "SUCCESS")
+        assert stack.state(task_id)["result"] == {"seconds": 0.2, "visits": 0}
+    lines = stack.worker_log()
+    for task_id, request_id in queued:
+        # Text format: "time level logger [request id] message". Celery's
+        # lines name the task; the task's own line (app.logger) does not.
+        mine = [line for line in lines if task_id in line]
+        assert len(mine) >= 2, lines  # received, succeeded
+        assert all(f"[{request_id}]" in line for line in mine), mine
+        own = [line for line in lines if f"[{request_id}] working for" in line]
+        assert len(own) == 1, lines
+
+
+@pytest.mark.docker
+def test_b_a_worker_killed_mid_task_runs_it_again_once_a_worker_is_back(stack):
+    task_id, _ = stack.enqueue(3)
+    stack.wait_state(task_id, "STARTED")
+    worker = stack.container("worker")
+    docker("kill", "--signal", "KILL", worker)
+    stack.compose("up", "--detach", "worker")
+    back = time.monotonic()
+    # Handed out again after the visibility timeout (2 x TIME_LIMIT), then run.
+    stack.wait_state(task_id, "SUCCESS", timeout=2 * TIME_LIMIT + 60)
+    took = time.monotonic() - back
+    received = [line for line in stack.worker_log() if task_id in line and "received" in line]
+    assert len(received) == 2, received
+    print(f"killed mid-task: ran again {took:.0f} s after the worker was back")
+
+
+@pytest.mark.docker
+def test_c_a_stopped_worker_finishes_its_task_first(stack):
+    task_id, _ = stack.enqueue(4)
+    stack.wait_state(task_id, "STARTED")
+    stack.compose("stop", "worker")
+    assert stack.state(task_id)["state"] == "SUCCESS"
+    stack.compose("up", "--detach", "--wait", "worker")
+
+
+@pytest.mark.docker
+def test_d_tasks_queued_survive_the_broker_killed(stack):
+    stack.compose("stop", "worker")
+    queued = [stack.enqueue(0) for _ in range(20)]
+    time.sleep(2)  # the append-only file is written to disk every second
+    docker("kill", "--signal", "KILL", stack.container("broker"))
+    stack.compose("up", "--detach", "--wait", "broker", "worker")
+    for task_id, _ in queued:
+        stack.wait_state(task_id, "SUCCESS")
+
+
+@pytest.mark.docker
+def test_e_an_update_while_tasks_run_loses_none(stack):
+    """make up (scripts/deploy.sh) with a new image of the app, and so of the
+    worker, while tasks run and wait: every one of them runs."""
+    queued = [stack.enqueue(1) for _ in range(8)]
+    stack.wait_state(queued[0][0], "STARTED")
+    routes = stack.variant.project / "app" / "routes.py"
+    before = routes.read_text()
+    routes.write_text(before + "\n# a change: a new image\n")
+    try:
+        run("scripts/deploy.sh", cwd=stack.variant.project, timeout=600,
+            env={"COMPOSE_PROJECT_NAME": stack.name})  # fmt: skip
+    finally:
+        routes.write_text(before)
+        # deploy.sh keeps each replaced image as :previous, for a rollback.
+        docker("rmi", *(f"{image}:previous" for image in stack.variant.images), check=False)
+    for task_id, _ in queued:
+        stack.wait_state(task_id, "SUCCESS")
