@@ -59,6 +59,10 @@ class AppTask(Task):
         return super().apply_async(args, kwargs, task_id=task_id, **options)
 
 
+# The celery command takes BROKER_URL as its --broker, without the password,
+# and hands it on as CELERY_BROKER_URL, which Celery prefers to its
+# configuration: the configuration below decides.
+os.environ.pop("CELERY_BROKER_URL", None)
 celery = Celery("app", task_cls=AppTask)
 celery.conf.update(
     broker_url=broker_url(),
