@@ -90,6 +90,7 @@ OPTIONAL = {
     "docker/app/entrypoint.d/30-migrate.sh": {"deployment": ("single",), "database": DATABASES},
     # Kubernetes and swarm with the user's PostgreSQL (SQLite stays on one host).
     "deploy/k8s/migrate.yaml": {"deployment": ("split",), "database": ("postgres",)},
+    "deploy/k8s/worker.yaml": {"deployment": ("split",), "worker": ("celery",)},
     # The reference: a page for each deployment and option chosen.
     "docs/install.md": {"deployment": ("single",)},
     "docs/compose.md": {"deployment": ("split",)},

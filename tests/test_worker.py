@@ -106,7 +106,7 @@ def test_b_a_worker_killed_mid_task_runs_it_again_once_a_worker_is_back(stack):
     stack.compose("up", "--detach", "worker")
     back = time.monotonic()
     # Handed out again after the visibility timeout (2 x TIME_LIMIT), then run.
-    stack.wait_state(task_id, "SUCCESS", timeout=2 * TIME_LIMIT + 60)
+    stack.wait_state(task_id, "SUCCESS", timeout=2 * TIME_LIMIT + 30)
     took = time.monotonic() - back
     received = [line for line in stack.worker_log() if task_id in line and "received" in line]
     assert len(received) == 2, received

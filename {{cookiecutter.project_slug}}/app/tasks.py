@@ -100,13 +100,16 @@ def make_worker_app(**_) -> None:
 def worker_settings(conf, **_) -> None:
     """The worker's settings (docs/settings.md), read as it starts."""
     # WORKER_TIME_LIMIT: the longest a task may run, in seconds; then it is
-    # ended. The broker hands a task that was taken but not acknowledged to
-    # another worker after twice that (the visibility timeout): never while
-    # it may still run, and about 2 x WORKER_TIME_LIMIT (+ 10 s) after its
-    # worker died.
+    # ended. A task taken but not acknowledged is queued again once it has
+    # been out for twice that (the visibility timeout: never while it may
+    # still run), by a worker that looks every 10 s: at most 2 x
+    # WORKER_TIME_LIMIT + 10 s after its worker died.
     time_limit = int(os.environ["WORKER_TIME_LIMIT"])
     conf.task_time_limit = time_limit
-    conf.broker_transport_options = {"visibility_timeout": 2 * time_limit}
+    conf.broker_transport_options = {
+        "visibility_timeout": 2 * time_limit,
+        "unacked_restore_throttle": 1,
+    }
     # As many processes as uWSGI has workers (two per CPU the container may
     # use: docker/app/entrypoint.d/10-uwsgi-processes.envsh), unless
     # WORKER_CONCURRENCY says.

@@ -1,9 +1,6 @@
 #!/bin/sh
 # Make the secrets this project needs, once, as 64 random hex digits each:
-#   secrets/secret_key     the app's secret key
-{% if cookiecutter.database == "postgres" %}
-#   secrets/db_password    the database's password (compose's db service)
-{% endif %}
+#   secrets/secret_key     the app's secret key, and those named below
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept (a new key signs every user out);
 # only its permissions are set again. Swarm and Kubernetes, whose replicas
@@ -34,3 +31,4 @@ else
     chmod 644 secrets/secret_key
 fi
 {% if cookiecutter.database == "postgres" %}{% include "make-secrets/db-password.sh" %}{% endif %}
+{% include "make-secrets/worker-" ~ cookiecutter.worker ~ ".sh" %}

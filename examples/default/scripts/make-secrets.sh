@@ -1,6 +1,6 @@
 #!/bin/sh
 # Make the secrets this project needs, once, as 64 random hex digits each:
-#   secrets/secret_key     the app's secret key
+#   secrets/secret_key     the app's secret key, and those named below
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept (a new key signs every user out);
 # only its permissions are set again. Swarm and Kubernetes, whose replicas

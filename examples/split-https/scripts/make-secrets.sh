@@ -1,7 +1,6 @@
 #!/bin/sh
 # Make the secrets this project needs, once, as 64 random hex digits each:
-#   secrets/secret_key     the app's secret key
-#   secrets/db_password    the database's password (compose's db service)
+#   secrets/secret_key     the app's secret key, and those named below
 # Git and Docker's build ignore secrets/, readable only by you on this
 # machine. A secret already there is kept (a new key signs every user out);
 # only its permissions are set again. Swarm and Kubernetes, whose replicas
@@ -31,6 +30,7 @@ if [ "$(id -u)" = 0 ]; then
 else
     chmod 644 secrets/secret_key
 fi
+# secrets/db_password: the database's password (compose's db service).
 # Read by the app (that uid) and by PostgreSQL (uid 999) in their containers.
 make_secret secrets/db_password
 chmod 644 secrets/db_password
