@@ -789,6 +789,82 @@ def ceiling_line(nginx_alone, stacks):
     )
 
 
+# Background jobs (worker: celery): tasks queued through nginx, one POST each.
+TASKS_ENQUEUE = "enqueue through nginx under load (req/s)"
+TASKS_P50 = "enqueue latency, median (ms)"
+TASKS_P99 = "enqueue latency, 99th percentile (ms)"
+TASKS_RATE = "tasks run per second, broker to worker"
+POST_SCRIPT = 'wrk.method = "POST"\n'
+
+
+def wrk_latency(out, percentile):
+    """wrk --latency's percentile line ("99%  12.34ms"), in milliseconds."""
+    value = re.search(rf"^\s*{percentile}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[value[2]]
+    return float(value[1]) * scale
+
+
+def measure_tasks(workdir, base_image, rounds, seconds, connections):
+    """The split bake with `worker: celery` under compose: each round queues
+    tasks of 0 s through nginx with wrk for `seconds` while the worker is
+    stopped (enqueue rate and latency), then starts the worker and times it
+    emptying the queue from its first task to its last (tasks per second)."""
+    from cookiecutter.main import cookiecutter
+
+    answers = {"base_image": base_image, "deployment": "split", "worker": "celery",
+               "project_name": "bench-tasks"}  # fmt: skip
+    output = str(workdir / "tasks")
+    project = Path(cookiecutter(str(REPO), no_input=True, output_dir=output, extra_context=answers))
+    port = free_port()
+    (project / ".env").write_text(f"HOST_PORT={port}\n")
+    script = workdir / "post.lua"
+    script.write_text(POST_SCRIPT)
+    stack = Stack("tasks", project, "bench-tasks", port, project / "app" / "routes.py")
+
+    def compose(*args):
+        files = {"COMPOSE_FILE": str(project / "compose.yaml")}
+        return sh("docker", "compose", *args, env=files)
+
+    def queued():
+        command = 'REDISCLI_AUTH="$(cat /run/broker/password)" redis-cli llen celery'
+        return int(compose("exec", "-T", "broker", "sh", "-c", command).stdout.strip())
+
+    try:
+        compose("up", "--detach", "--wait", "--build")
+        for _ in range(rounds):
+            compose("stop", "worker")
+            out = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script,
+                     f"http://127.0.0.1:{port}/api/tasks?seconds=0").stdout  # fmt: skip
+            stack.record(TASKS_ENQUEUE, float(out.split("Requests/sec:")[1].split()[0]))
+            stack.record(TASKS_P50, wrk_latency(out, 50))
+            stack.record(TASKS_P99, wrk_latency(out, 99))
+            waiting = queued()
+            compose("start", "worker")
+            while queued() == waiting:
+                time.sleep(0.05)
+            started = time.monotonic()
+            while queued():
+                time.sleep(0.05)
+            stack.record(TASKS_RATE, waiting / (time.monotonic() - started))
+    finally:
+        compose("down", "--volumes", "--rmi", "local")
+    return stack
+
+
+def tasks_table(stack, connections, seconds):
+    rows = [
+        f"background jobs (worker: celery; a split bake under compose, one worker; wrk -t2 "
+        f"-c{connections} -d{seconds}s POSTs /api/tasks?seconds=0 through nginx while the "
+        "worker is stopped, then the worker empties the queue; no other stack has jobs)\n",
+        "| metric (median of rounds) | baked | rounds |",
+        "| --- | ---: | --- |",
+    ]
+    for metric in (TASKS_ENQUEUE, TASKS_P50, TASKS_P99, TASKS_RATE):
+        each = " ".join(f"{value:.1f}" for value in stack.results[metric])
+        rows.append(f"| {metric} | {stack.median(metric):,.2f} | {each} |")
+    return "\n".join(rows)
+
+
 def chart(article_stack, baked, path):
     import matplotlib
 
@@ -836,6 +912,12 @@ def main():
         "--starts", type=int, default=3, help="starts per round with --only-start-and-throughput"
     )
     parser.add_argument(
+        "--only-tasks",
+        action="store_true",
+        help="the background jobs rows alone: enqueue rate and latency through nginx, and "
+        "tasks per second through the broker",
+    )
+    parser.add_argument(
         "--previous",
         default=PREVIOUS_COMMIT,
         metavar="COMMIT",
@@ -845,6 +927,12 @@ def main():
     parser.add_argument("--chart", type=Path, default=HERE / "results.png")
     options = parser.parse_args()
 
+    if options.only_tasks:
+        with tempfile.TemporaryDirectory() as workdir:
+            tasks = measure_tasks(Path(workdir), options.base_image, options.rounds,
+                                  options.seconds, options.connections)  # fmt: skip
+        print(tasks_table(tasks, options.connections, options.seconds))
+        return
     with tempfile.TemporaryDirectory() as workdir:
         baked = bake_default(Path(workdir), options.base_image)
         article_stack = article(Path(workdir))
@@ -894,6 +982,8 @@ def main():
             workers = workers_line(baked)
             slow = slow_clients(stacks)
             edits = dev_loop(baked)
+            tasks = measure_tasks(Path(workdir), options.base_image, options.rounds,
+                                  options.seconds, options.connections)  # fmt: skip
         finally:
             images = [s.image for s in (*stacks, previous)]
             sh("docker", "rmi", "--force", *images, check=False)
@@ -914,6 +1004,8 @@ def main():
         f"make dev: an edited route seen through nginx after {statistics.median(edits):.2f} s "
         f"(median of {len(edits)}; slowest {max(edits):.2f} s; target <= 2 s)"
     )
+    print()
+    print(tasks_table(tasks, options.connections, options.seconds))
     chart(article_stack, baked, options.chart)
     print(f"\nchart: {options.chart}")
 

@@ -20,5 +20,7 @@ done
 case "$base" in
     debian:*-slim) suite=${base#debian:} && tests/infra/make-debian-base-image.sh "${suite%-slim}" ;;
 esac
+# The broker of the background jobs' rows (redis:8): made here when no registry answers.
+tests/infra/make-redis-image.sh 8
 
 exec "$venv/bin/python" -m benchmarks.benchmark "$@"

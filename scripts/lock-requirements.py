@@ -2,7 +2,8 @@
 """Write the template's hash-locked requirements anew, one folder per answer.
 
 templates/requirements/<database>[-celery]/ holds, for each answer to
-`database` and with `worker: celery` (the "-celery" folders), the project's requirements.in and requirements-dev.in (edited by hand) and their
+`database`, and with `worker: celery` in the "-celery" folders, the project's
+requirements.in and requirements-dev.in (edited by hand) and their
 locks, requirements.txt and requirements-dev.txt; the baked project's files
 include that folder's, whole. For each answer a project is baked and its own
 `make lock` run (uv pip compile keeps the pins it has and adds what the .in
@@ -33,7 +34,7 @@ LOCKS = ["requirements.txt", "requirements-dev.txt"]
 CHOICES = json.loads((REPO / "cookiecutter.json").read_text())
 # {folder: the answers whose requirements it holds}
 FOLDERS = {
-    f"{database}{'' if worker == 'none' else '-' + worker}": {"database": database, "worker": worker}
+    database + ("" if worker == "none" else f"-{worker}"): {"database": database, "worker": worker}
     for database in CHOICES["database"]
     for worker in CHOICES["worker"]
 }

@@ -2,8 +2,8 @@
 Pebble (tests/acme.py), on Debian trixie: one container through install.sh,
 and split under docker compose, set up with the documented settings only
 (ACME_DOMAINS, ACME_EMAIL, ACME_DIRECTORY, ACME_CA_BUNDLE and
-ACME_CHECK_INTERVAL in .env; compose takes two of them from the shell). Pebble validates HTTP-01 for real, against the
-port the deployment publishes.
+ACME_CHECK_INTERVAL in .env; compose takes two of them from the shell).
+Pebble validates HTTP-01 for real, against the port the deployment publishes.
 
 One install is shared by the tests that do not change it (`site`): it starts
 while Pebble is not yet up, so it also shows the temporary certificate and the
