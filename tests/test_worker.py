@@ -18,7 +18,7 @@ from helpers import IMAGE, RUN_PREFIX, run, skip_or_fail
 BASE = "debian:trixie-slim"
 # WORKER_TIME_LIMIT here: a task taken by a worker that died is handed out
 # again after twice that (the visibility timeout), instead of 4 minutes.
-TIME_LIMIT = 10
+TIME_LIMIT = 5
 
 
 @dataclass
@@ -82,7 +82,7 @@ def stack(variant):
     (variant.project / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
     stack = Stack(variant, f"{RUN_PREFIX}-worker", port)
     try:
-        stack.start_worker()  # and all it depends on
+        stack.start_worker("proxy")  # and all they depend on
         wait_serving(stack.container("proxy"), port)
         yield stack
     finally:
@@ -126,7 +126,7 @@ def test_b_a_worker_killed_mid_task_runs_it_again_once_a_worker_is_back(stack):
 
 @pytest.mark.docker
 def test_c_a_stopped_worker_finishes_its_task_first(stack):
-    task_id, _ = stack.enqueue(4)
+    task_id, _ = stack.enqueue(3)
     stack.wait_state(task_id, "STARTED")
     stack.compose("stop", "worker")
     assert stack.state(task_id)["state"] == "SUCCESS"
