@@ -128,8 +128,9 @@ def test_b_a_worker_killed_mid_task_runs_it_again_once_a_worker_is_back(stack):
 def test_c_a_stopped_worker_finishes_its_task_first(stack):
     task_id, _ = stack.enqueue(3)
     stack.wait_state(task_id, "STARTED")
-    stack.compose("stop", "worker")
+    stack.compose("stop", "worker")  # SIGTERM, then up to stop_grace_period
     assert stack.state(task_id)["state"] == "SUCCESS"
+    assert any(task_id in line and "succeeded" in line for line in stack.worker_log())
     stack.start_worker()
 
 
