@@ -21,10 +21,4 @@ version=1
 . ./stand-in.sh
 needs_making "$image" "$version" || exit 0
 
-./make-debian-base-image.sh "$suite"
-DOCKER_BUILDKIT=1 docker build --quiet --tag "$image" \
-    --build-arg BASE_IMAGE="debian:$suite-slim" --build-arg REDIS_MAJOR="$major" \
-    --label "$label=$version" \
-    --label "org.opencontainers.image.description=local stand-in for $image (Debian $suite's redis-server)" \
-    redis-stand-in >/dev/null
-echo "made $image from Debian $suite's redis-server" >&2
+make_on_debian "$image" "$version" "$suite" redis-stand-in redis-server REDIS_MAJOR="$major"

@@ -20,3 +20,17 @@ needs_making() {
     fi
     ! timeout 60 docker pull -q ${platform:+--platform "$platform"} "$image" >/dev/null 2>&1
 }
+
+# make_on_debian IMAGE VERSION SUITE FOLDER PACKAGE [NAME=VALUE...]: build IMAGE
+# from FOLDER on Debian SUITE's stand-in (BASE_IMAGE), with the build
+# arguments given, labelled with VERSION and the Debian PACKAGE it holds.
+make_on_debian() {
+    local image=$1 version=$2 suite=$3 folder=$4 package=$5
+    shift 5
+    ./make-debian-base-image.sh "$suite"
+    DOCKER_BUILDKIT=1 docker build --quiet --tag "$image" \
+        --build-arg BASE_IMAGE="debian:$suite-slim" "${@/#/--build-arg=}" --label "$label=$version" \
+        --label "org.opencontainers.image.description=local stand-in for $image (Debian $suite's $package)" \
+        "$folder" >/dev/null
+    echo "made $image from Debian $suite's $package" >&2
+}
