@@ -425,3 +425,46 @@ def test_orchestrators_migrate_once_against_your_database(postgres_project, tmp_
     assert url["valueFrom"]["secretKeyRef"] == {"name": "app-database", "key": "url"}
     assert migrate["environment"] == services["app"]["environment"]
     assert services["app"]["environment"]["SECRET_KEY_GENERATE"] == "false"
+
+
+@pytest.fixture(scope="module")
+def worker_project(cookies_session):
+    return bake(cookies_session, project_name="Shop jobs", deployment="split",
+                database="postgres", worker="celery")  # fmt: skip
+
+
+def test_orchestrators_run_the_worker_with_your_broker(worker_project, tmp_path):
+    """Swarm and Kubernetes run the worker, the app's image with Celery's
+    command, and no broker: the app and the worker reach the user's Redis."""
+    project = worker_project
+    (project / ".env").write_text("BROKER_URL=redis://redis.example.org:6379/0\n")
+    stack = project / "deploy" / "docker-stack.yml"
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
+    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
+    if "Usage:" in config.stderr:
+        pytest.skip("this docker client has no `docker stack config`")
+    assert config.returncode == 0 and not config.stderr, config.stderr
+    services = yaml.safe_load(config.stdout)["services"]
+    assert "broker" not in services
+    worker = services["worker"]
+    assert worker["command"][:4] == ["celery", "--app", "app.tasks", "worker"]
+    assert worker["image"] == services["app"]["image"]
+    assert worker["secrets"] == services["app"]["secrets"]
+    assert worker["environment"]["BROKER_URL"] == "redis://redis.example.org:6379/0"
+    targets = {secret["target"] for secret in worker["secrets"]}
+    assert IMAGE["broker_password_file"] in targets
+    assert worker["cap_drop"] == ["ALL"]
+    assert worker["deploy"]["resources"]["limits"]["pids"] == int(IMAGE["pids_limit"])
+
+    manifests = render(tmp_path, project / "deploy" / "k8s")
+    pod = manifests["Deployment", "worker"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == int(IMAGE["uid"])
+    job = container(manifests, "worker")
+    assert job["image"] == container(manifests, "app")["image"]
+    assert job["args"][:4] == ["celery", "--app", "app.tasks", "worker"]
+    assert job["securityContext"]["readOnlyRootFilesystem"] is True
+    for name in "app", "worker":
+        env = {item["name"]: item for item in container(manifests, name)["env"]}
+        broker = env["BROKER_URL"]["valueFrom"]["secretKeyRef"]
+        assert broker == {"name": "app-broker", "key": "url"}
+        assert "DATABASE_URL" in env
