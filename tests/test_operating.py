@@ -56,9 +56,12 @@ def install(variant, project, name, port):
         wait_serving(name, port)
         return Running(port, name, name)
     compose_file = project / "compose.yaml"
-    # Images of its own (again: the same names, for a re-install).
-    images = rf"image: {re.escape(variant.name)}-(app|proxy)$", rf"image: {name}-\1"
-    compose_file.write_text(re.sub(*images, compose_file.read_text(), flags=re.MULTILINE))
+    # Images of its own (again: the same names, for a re-install); the app's
+    # is named once, with a YAML anchor that its other services share.
+    images = rf"image: (&\S+ )?{re.escape(variant.name)}-(app|proxy)$", rf"image: \g<1>{name}-\2"
+    text, renamed = re.subn(*images, compose_file.read_text(), flags=re.MULTILINE)
+    assert renamed == 2 or f"{name}-app" in text, "compose.yaml names its images otherwise"
+    compose_file.write_text(text)
     env = {"COMPOSE_PROJECT_NAME": name, "HOST_PORT": str(port)}
     run("make", "up", cwd=project, env=env)
     proxy = run("docker", "compose", "ps", "--quiet", "proxy", cwd=project, env=env).stdout.strip()
