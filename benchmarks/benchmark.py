@@ -839,6 +839,8 @@ def measure_tasks(workdir, base_image, rounds, seconds, connections):
             stack.record(TASKS_P50, wrk_latency(out, 50))
             stack.record(TASKS_P99, wrk_latency(out, 99))
             waiting = queued()
+            if not waiting:
+                raise SystemExit(f"no task was queued through 127.0.0.1:{port}:\n{out}")
             compose("start", "worker")
             while queued() == waiting:
                 time.sleep(0.05)
