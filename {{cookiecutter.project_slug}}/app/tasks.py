@@ -18,6 +18,7 @@ each log line about it carries the id of the request that queued it.
 import functools
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -34,6 +35,13 @@ def broker_url() -> str:
     container (the app's tests) there is none: tasks run in-process there."""
     url = os.environ.get("BROKER_URL", "memory://")
     password_file = os.environ.get("BROKER_PASSWORD_FILE")
+    if password_file and Path(password_file).parent.is_dir():
+        # Its folder is mounted: under compose the broker-password service
+        # writes the file as the app starts; wait for it (up to 30 s).
+        for _ in range(300):
+            if Path(password_file).is_file():
+                break
+            time.sleep(0.1)
     if password_file and Path(password_file).is_file():
         password = quote(Path(password_file).read_text().strip(), safe="")
         parts = urlsplit(url)
