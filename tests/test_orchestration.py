@@ -297,6 +297,16 @@ def project(cookies_session):
     )
 
 
+def stack_services(stack):
+    """The services of a stack file as `docker stack config` reads them (with
+    ../.env), or a skip where the docker client has no such command."""
+    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
+    if "Usage:" in config.stderr:
+        pytest.skip("this docker client has no `docker stack config`")
+    assert config.returncode == 0 and not config.stderr, config.stderr
+    return yaml.safe_load(config.stdout)["services"]
+
+
 def test_stack_file_matches_the_compose_schema(project):
     stack = project / "deploy" / "docker-stack.yml"
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
@@ -307,11 +317,7 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     # The settings file must exist, empty at least, as docs/swarm.md says.
     stack = project / "deploy" / "docker-stack.yml"
     (project / ".env").write_text("UWSGI_LISTEN=2048\n")
-    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
-    if "Usage:" in config.stderr:
-        pytest.skip("this docker client has no `docker stack config`")
-    assert config.returncode == 0 and not config.stderr, config.stderr
-    services = yaml.safe_load(config.stdout)["services"]
+    services = stack_services(stack)
     assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
     assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
     assert services["app"]["environment"]["UWSGI_LISTEN"] == "2048"
@@ -399,11 +405,7 @@ def test_orchestrators_migrate_once_against_your_database(postgres_project, tmp_
     project = postgres_project
     (project / ".env").write_text("DATABASE_URL=postgresql+psycopg://shop@db.example.org/shop\n")
     stack = project / "deploy" / "docker-stack.yml"
-    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
-    if "Usage:" in config.stderr:
-        pytest.skip("this docker client has no `docker stack config`")
-    assert config.returncode == 0 and not config.stderr, config.stderr
-    services = yaml.safe_load(config.stdout)["services"]
+    services = stack_services(stack)
     assert "db" not in services
     migrate = services["migrate"]
     assert migrate["command"] == ["flask", "db", "upgrade"]
@@ -440,11 +442,7 @@ def test_orchestrators_run_the_worker_with_your_broker(worker_project, tmp_path)
     (project / ".env").write_text("BROKER_URL=redis://redis.example.org:6379/0\n")
     stack = project / "deploy" / "docker-stack.yml"
     run(tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", stack)
-    config = run(tool("docker"), "stack", "config", "--compose-file", stack, check=False)
-    if "Usage:" in config.stderr:
-        pytest.skip("this docker client has no `docker stack config`")
-    assert config.returncode == 0 and not config.stderr, config.stderr
-    services = yaml.safe_load(config.stdout)["services"]
+    services = stack_services(stack)
     assert "broker" not in services
     worker = services["worker"]
     assert worker["command"][:4] == ["celery", "--app", "app.tasks", "worker"]

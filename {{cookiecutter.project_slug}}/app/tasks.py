@@ -72,9 +72,10 @@ class AppTask(Task):
 # configuration: the configuration below decides.
 os.environ.pop("CELERY_BROKER_URL", None)
 celery = Celery("app", task_cls=AppTask)
+URL = broker_url()
 celery.conf.update(
-    broker_url=broker_url(),
-    result_backend=broker_url(),
+    broker_url=URL,
+    result_backend=URL,
     broker_connection_retry_on_startup=True,
     # Acknowledged once run, so a task whose worker dies runs again; one task
     # taken at a time per process, so none waits behind a long one.
