@@ -436,8 +436,8 @@ def worker_project(cookies_session):
 
 
 def test_orchestrators_run_the_worker_with_your_broker(worker_project, tmp_path):
-    """Swarm and Kubernetes run the worker, the app's image with Celery's
-    command, and no broker: the app and the worker reach the user's Redis."""
+    """Swarm and Kubernetes run the worker and one beat, the app's image with
+    Celery's commands, and no broker: all reach the user's Redis."""
     project = worker_project
     (project / ".env").write_text("BROKER_URL=redis://redis.example.org:6379/0\n")
     stack = project / "deploy" / "docker-stack.yml"
@@ -453,6 +453,11 @@ def test_orchestrators_run_the_worker_with_your_broker(worker_project, tmp_path)
     assert IMAGE["broker_password_file"] in targets
     assert worker["cap_drop"] == ["ALL"]
     assert worker["deploy"]["resources"]["limits"]["pids"] == int(IMAGE["pids_limit"])
+    beat = services["beat"]
+    assert beat["command"][:4] == ["celery", "--app", "app.tasks", "beat"]
+    assert (beat["image"], beat["deploy"]["replicas"]) == (worker["image"], 1)
+    assert beat["environment"]["BROKER_URL"] == worker["environment"]["BROKER_URL"]
+    assert IMAGE["broker_password_file"] in {secret["target"] for secret in beat["secrets"]}
 
     manifests = render(tmp_path, project / "deploy" / "k8s")
     pod = manifests["Deployment", "worker"]["spec"]["template"]["spec"]
@@ -461,8 +466,11 @@ def test_orchestrators_run_the_worker_with_your_broker(worker_project, tmp_path)
     assert job["image"] == container(manifests, "app")["image"]
     assert job["args"][:4] == ["celery", "--app", "app.tasks", "worker"]
     assert job["securityContext"]["readOnlyRootFilesystem"] is True
-    for name in "app", "worker":
+    beat = manifests["Deployment", "beat"]["spec"]
+    assert (beat["replicas"], beat["strategy"]["type"]) == (1, "Recreate")
+    assert container(manifests, "beat")["args"][:4] == ["celery", "--app", "app.tasks", "beat"]
+    for name in "app", "worker", "beat":
         env = {item["name"]: item for item in container(manifests, name)["env"]}
         broker = env["BROKER_URL"]["valueFrom"]["secretKeyRef"]
         assert broker == {"name": "app-broker", "key": "url"}
-        assert "DATABASE_URL" in env
+        assert ("DATABASE_URL" in env) == (name != "beat")

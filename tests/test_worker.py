@@ -4,7 +4,7 @@ the stand-in made here) and its worker, shared by the tests in the order of
 their names. Tasks are queued and read through nginx, as a user does, with the
 example routes (app/task_examples.py). Nothing queued is lost: a worker killed
 mid-task, a worker stopped, the broker killed with tasks queued, an update
-while tasks run."""
+while tasks run. Then beat queues the tasks of a schedule."""
 
 import json
 import time
@@ -19,6 +19,12 @@ BASE = "debian:trixie-slim"
 # WORKER_TIME_LIMIT here: a task taken by a worker that died is handed out
 # again after twice that (the visibility timeout), instead of 4 minutes.
 TIME_LIMIT = 5
+# What a user adds to app/tasks.py for a task queued every second.
+SCHEDULE = """
+celery.conf.beat_schedule = {
+    "tick": {"task": "app.task_examples.work", "schedule": 1.0, "args": [0]},
+}
+"""
 
 
 @dataclass
@@ -82,6 +88,9 @@ def stack(variant):
     (variant.project / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
     stack = Stack(variant, f"{RUN_PREFIX}-worker", port)
     try:
+        # The app first, alone: it starts before broker-password has made
+        # the broker's password, and must wait for it (app/tasks.py).
+        stack.compose("up", "--detach", "app")
         stack.start_worker("proxy")  # and all they depend on
         wait_serving(stack.container("proxy"), port)
         yield stack
@@ -148,18 +157,32 @@ def test_d_tasks_queued_survive_the_broker_killed(stack):
 @pytest.mark.docker
 def test_e_an_update_while_tasks_run_loses_none(stack):
     """make up (scripts/deploy.sh) with a new image of the app, and so of the
-    worker, while tasks run and wait: every one of them runs."""
+    worker, while tasks run and wait: every one of them runs. The change is
+    a schedule, for the next test."""
     queued = [stack.enqueue(1) for _ in range(8)]
     stack.wait_state(queued[0][0], "STARTED")
-    routes = stack.variant.project / "app" / "routes.py"
-    before = routes.read_text()
-    routes.write_text(before + "\n# a change: a new image\n")
+    tasks = stack.variant.project / "app" / "tasks.py"
+    before = tasks.read_text()
+    tasks.write_text(before + SCHEDULE)
     try:
         run("scripts/deploy.sh", cwd=stack.variant.project, timeout=600,
             env={"COMPOSE_PROJECT_NAME": stack.name})  # fmt: skip
     finally:
-        routes.write_text(before)
+        tasks.write_text(before)
         # deploy.sh keeps each replaced image as :previous, for a rollback.
         docker("rmi", *(f"{image}:previous" for image in stack.variant.images), check=False)
     for task_id, _ in queued:
         stack.wait_state(task_id, "SUCCESS")
+
+
+@pytest.mark.docker
+def test_f_beat_queues_the_tasks_of_the_schedule(stack):
+    """make up started beat with the schedule above: the worker runs its task
+    every second, a line of its own for each, with no request ("-")."""
+
+    def ticks():
+        return sum("[-] working for 0 s" in line for line in stack.worker_log())
+
+    wait_until(stack.container("beat"), lambda: ticks() >= 3, "3 ticks run", 30, pause=1)
+    beat = stack.compose("logs", "--no-log-prefix", "beat").stdout
+    assert "Sending due task tick (app.task_examples.work)" in beat, beat

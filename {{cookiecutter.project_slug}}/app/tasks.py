@@ -85,6 +85,10 @@ celery.conf.update(
     task_track_started=True,
     result_expires=24 * 3600,
     worker_hijack_root_logger=False,
+    # The tasks the beat service queues when they are due (docs/tasks.md),
+    # by name: {"nightly-report": {"task": "app.reports.build", "schedule":
+    # crontab(hour=3, minute=0)}} (from celery.schedules), or every N seconds.
+    beat_schedule={},
 )
 
 
