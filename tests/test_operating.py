@@ -124,6 +124,7 @@ def shared_copy(variant, tmp_path_factory):
         yield running
 
 
+@pytest.mark.varies_with("nginx")  # uWSGI is the same wheel on every base
 class TestOneCopy:
     """The request-timeout and JSON-log tests share one started copy, removed
     when both are done. Not kept longer: a later test's copy, built from the
