@@ -180,6 +180,11 @@ def make_certificate(folder, host="localhost"):
 RUN_PREFIX = f"fd{os.getpid() % 10000:04d}"
 
 
+# The caps of each container's log (compose, the stack file, install.sh), by
+# default: files of 10m, the 5 newest kept.
+LOG_CAPS = {"LOG_MAX_SIZE": "10m", "LOG_MAX_FILES": "5"}
+
+
 def bake(cookies, **answers):
     """The folder of a project baked (with pytest-cookies) from these answers."""
     result = cookies.bake(extra_context=answers)

@@ -11,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import (
     CONTEXT,
     IMAGE,
     IMAGE_SETTINGS,
+    LOG_CAPS,
     Bake,
     actionlint,
     combination_id,
@@ -361,6 +363,31 @@ SCHEMAS = {
 }
 
 
+# Every container's log, as compose.yaml and deploy/docker-stack.yml cap it.
+CAPPED_LOG = {
+    "driver": "json-file",
+    "options": {
+        "max-size": f"${{LOG_MAX_SIZE:-{LOG_CAPS['LOG_MAX_SIZE']}}}",
+        "max-file": f"${{LOG_MAX_FILES:-{LOG_CAPS['LOG_MAX_FILES']}}}",
+    },
+}
+
+
+def test_every_compose_service_has_a_capped_log(bakes):
+    """No service of any bake's compose.yaml or stack file logs without a cap."""
+    checked = 0
+    for bake in bakes:
+        for path in "compose.yaml", "deploy/docker-stack.yml":
+            if (bake.project / path).exists():
+                services = yaml.safe_load((bake.project / path).read_text())["services"]
+                uncapped = [name for name, service in services.items()
+                            if service.get("logging") != CAPPED_LOG]  # fmt: skip
+                assert uncapped == [], f"{bake.name}: {path}"
+                checked += 1
+    split = sum(bake.answers["deployment"] == "split" for bake in bakes)
+    assert checked == 2 * split > 0  # both files, in every split bake
+
+
 def existing(path):
     return lambda project: [project / path] if (project / path).exists() else []
 
@@ -464,10 +491,10 @@ def test_license_is_the_chosen_one(baked):
 
 def test_env_example_documents_the_image(baked):
     """.env.example lists every setting the image(s) read, with the image's
-    default, and the resource limits (none by default)."""
+    default, the resource limits (none by default) and the log's caps."""
     lines = (baked.project / ".env.example").read_text().splitlines()
     documented = dict(line[2:].split("=", 1) for line in lines if re.match(r"# [A-Z_]+=", line))
-    limits = {"MEMORY_LIMIT": "", "CPU_LIMIT": ""}
+    limits = {"MEMORY_LIMIT": "", "CPU_LIMIT": "", **LOG_CAPS}
     # The host's ports, read by install.sh or compose and make dev.
     ports = {"HOST_PORT": CONTEXT["host_port"], "DEV_PORT": "8000"}
     if baked.answers["https"] != "none":
