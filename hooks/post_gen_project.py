@@ -26,6 +26,7 @@ COMMON = [
     "app/__init__.py",
     "app/examples.py",
     "app/logs.py",
+    "app/ready.py",
     "app/routes.py",
     "app/secret_key.py",
     "app/static/favicon.svg",

@@ -2,9 +2,11 @@
 compose, PostgreSQL under compose (a stand-in of the official image when no
 registry answers). A row written through nginx is read back and outlives a
 re-install; the migrations run exactly once, never in the app's replicas; a
-broken migration stops the start and leaves the running app alone."""
+broken migration stops the start and leaves the running app alone; /ready
+answers 503 while PostgreSQL is down."""
 
 import json
+import time
 
 import pytest
 from deployments import run_install
@@ -124,3 +126,25 @@ def test_reinstalls_migrate_once_keeping_the_rows(installed):
     assert "0002 cannot run" in output
     assert visits(installed) == (200, {"visits": 2})
     assert len(installed.app_logs()) == len(running)
+
+    # /ready follows PostgreSQL, /health does not (SQLite is a file of the
+    # app's own, never down alone): stopped, every replica answers /ready
+    # with 503 naming it; started again, ready again.
+    if "postgres" in installed.name:
+        assert readiness(installed) == (200, 200, {"status": "ready"})
+        installed.compose("stop", "db")
+        down = (200, 503, {"status": "unavailable", "down": ["database"]})
+        assert [readiness(installed) for _ in range(4)] == [down] * 4  # both replicas
+        installed.compose("start", "db")
+        deadline = time.monotonic() + 60
+        while readiness(installed)[1] != 200:
+            assert time.monotonic() < deadline, "not ready again once the database is back"
+            time.sleep(1)
+
+
+def readiness(deployed):
+    """(status of /health, the JSON of /ready), through nginx."""
+    site = f"http://127.0.0.1:{deployed.port}"
+    health = http_get(f"{site}/health")[0]
+    status, _, body = http_get(f"{site}/ready")
+    return health, status, json.loads(body)

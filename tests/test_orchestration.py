@@ -339,9 +339,11 @@ def test_k8s_base_fits_the_images(project, tmp_path):
     }
     app, proxy = container(manifests, "app"), container(manifests, "proxy")
     assert app["image"] == "registry.example.com:5000/acme/shop-app:latest"
-    # The app speaks only uwsgi: its probes are the image's healthcheck.py.
-    for probe in app["readinessProbe"], app["livenessProbe"]:
-        assert probe["exec"]["command"] == ["python3", "/srv/healthcheck.py"]
+    # The app speaks only uwsgi: its probes are the image's healthcheck.py,
+    # ready by /ready (its database), alive by /health (its process).
+    healthcheck = ["python3", "/srv/healthcheck.py"]
+    assert app["readinessProbe"]["exec"]["command"] == [*healthcheck, "/ready"]
+    assert app["livenessProbe"]["exec"]["command"] == healthcheck
     assert app["ports"] == [{"name": "uwsgi", "containerPort": APP_PORT}]
     assert proxy["readinessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert proxy["ports"] == [{"name": "http", "containerPort": CONTAINER_PORT}]

@@ -108,13 +108,15 @@ def test_the_apps_pages_come_uncompressed_over_https(secure):
 
 @pytest.mark.docker
 @pytest.mark.varies_with("nginx")
-def test_plain_http_redirects_to_https_but_for_health(secure):
+def test_plain_http_redirects_to_https_but_for_health_and_ready(secure):
     status, headers, _ = http_get_once(secure.http_port, "/some/page?x=1")
     assert status == 301
     assert headers["Location"] == f"https://127.0.0.1:{secure.https_port}/some/page?x=1"
     assert "Strict-Transport-Security" not in headers  # only over HTTPS
     status, headers, body = http_get_once(secure.http_port, "/health")
     assert (status, json.loads(body)) == (200, {"status": "ok"})
+    status, headers, body = http_get_once(secure.http_port, "/ready")
+    assert (status, json.loads(body)) == (200, {"status": "ready"})
 
 
 @pytest.mark.docker

@@ -91,6 +91,9 @@ def stack(variant):
         # The app first, alone: it starts before broker-password has made
         # the broker's password, and must wait for it (app/tasks.py).
         stack.compose("up", "--detach", "app")
+        app = stack.container("app")
+        waiting = "waiting for the broker's password"
+        wait_until(app, lambda: waiting in docker("logs", app).stderr, f"'{waiting}'", 30)
         stack.start_worker("proxy")  # and all they depend on
         wait_serving(stack.container("proxy"), port)
         yield stack
@@ -145,13 +148,19 @@ def test_c_a_stopped_worker_finishes_its_task_first(stack):
 
 @pytest.mark.docker
 def test_d_tasks_queued_survive_the_broker_killed(stack):
+    """And while the broker is down, /ready says so and /health does not."""
     stack.compose("stop", "worker")
     queued = [stack.enqueue(0) for _ in range(20)]
     time.sleep(2)  # the append-only file is written to disk every second
     docker("kill", "--signal", "KILL", stack.container("broker"))
+    # Meanwhile the app is alive, not ready (app/ready.py).
+    assert http_get(f"http://127.0.0.1:{stack.port}/health")[0] == 200
+    status, _, body = http_get(f"http://127.0.0.1:{stack.port}/ready")
+    assert (status, json.loads(body)) == (503, {"status": "unavailable", "down": ["broker"]})
     stack.start_worker("broker")
     for task_id, _ in queued:
         stack.wait_state(task_id, "SUCCESS")
+    assert http_get(f"http://127.0.0.1:{stack.port}/ready")[0] == 200
 
 
 @pytest.mark.docker

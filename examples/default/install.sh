@@ -113,6 +113,12 @@ install() {
     [ -z "$limit" ] || options+=(--memory "$limit")
     limit=$(setting CPU_LIMIT)
     [ -z "$limit" ] || options+=(--cpus "$limit")
+    # Its log, capped (docs/operating.md#logs): files of LOG_MAX_SIZE, the
+    # LOG_MAX_FILES newest kept, in the json-file format docker logs reads.
+    limit=$(setting LOG_MAX_SIZE)
+    options+=(--log-driver json-file --log-opt "max-size=${limit:-10m}")
+    limit=$(setting LOG_MAX_FILES)
+    options+=(--log-opt "max-file=${limit:-5}")
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi

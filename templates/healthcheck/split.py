@@ -1,4 +1,5 @@
-"""Docker HEALTHCHECK: exit 0 when the app answers /health with 200 over uwsgi.
+"""Docker HEALTHCHECK: exit 0 when the app answers /health with 200 over uwsgi
+(`healthcheck.py /ready`: when it answers /ready so, app/ready.py).
 
 The app container speaks only the uwsgi protocol, so this sends one uwsgi
 request (a 4-byte header, then length-prefixed CGI variables) by hand.
@@ -13,7 +14,7 @@ import sys
 PORT = int(os.environ["UWSGI_SOCKET"].rpartition(":")[2])
 VARIABLES = {
     "REQUEST_METHOD": "GET",
-    "PATH_INFO": "/health",
+    "PATH_INFO": sys.argv[1] if len(sys.argv) > 1 else "/health",
     "SERVER_PROTOCOL": "HTTP/1.0",
     "SERVER_NAME": "localhost",
     "SERVER_PORT": str(PORT),

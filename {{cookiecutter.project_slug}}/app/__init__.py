@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import {{ "database, " if cookiecutter.database != "none" }}logs, routes, secret_key
+from app import {{ "database, " if cookiecutter.database != "none" }}logs, ready, routes, secret_key
 from app.examples import examples  # an example: `make remove-examples` deletes it
 
 # The project's name, in the pages' titles (app/templates/base.html).
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 {% endif %}
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(ready.bp)
     app.register_blueprint(examples)  # an example: `make remove-examples` deletes it
 {% if cookiecutter.worker == "celery" %}
     from app.task_examples import task_examples  # an example: `make remove-examples` deletes it

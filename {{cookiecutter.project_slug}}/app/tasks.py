@@ -18,6 +18,7 @@ each log line about it carries the id of the request that queued it.
 import functools
 import logging
 import os
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -26,7 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from celery import Celery, Task, current_task, signals
 from flask import Flask, has_app_context, has_request_context, request
 
-from app import logs
+from app import logs, ready
 
 
 def broker_url() -> str:
@@ -38,6 +39,8 @@ def broker_url() -> str:
     if password_file and Path(password_file).parent.is_dir():
         # Its folder is mounted: under compose the broker-password service
         # writes the file as the app starts; wait for it (up to 30 s).
+        if not Path(password_file).is_file():
+            print(f"waiting for the broker's password ({password_file})", file=sys.stderr)
         for _ in range(300):
             if Path(password_file).is_file():
                 break
@@ -90,6 +93,13 @@ celery.conf.update(
     # crontab(hour=3, minute=0)}} (from celery.schedules), or every N seconds.
     beat_schedule={},
 )
+
+
+@ready.check("broker")
+def broker_answers() -> None:
+    timeouts = {"socket_connect_timeout": ready.TIMEOUT, "socket_timeout": ready.TIMEOUT}
+    with celery.connection_for_write(transport_options=timeouts) as connection:
+        connection.ensure_connection(max_retries=0)
 
 
 @functools.cache

@@ -1,6 +1,6 @@
 """The app's contract, whatever its pages say: every page renders, links
 only files that are served, and keeps to the Content-Security-Policy; the
-health check answers; logs and the secret key work as the container needs."""
+health and readiness checks answer; logs and the secret key work as the container needs."""
 
 import json
 import os
@@ -32,6 +32,24 @@ def get_routes(app):
 def test_health(client):
     response = client.get("/health")
     assert (response.status_code, response.get_json()) == (200, {"status": "ok"})
+
+
+def test_ready_while_each_service_answers(client):
+    response = client.get("/ready")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ready"})
+
+
+def test_not_ready_names_the_service_down_and_health_stays(client, monkeypatch):
+    from app import ready
+
+    def down():
+        raise ConnectionError("no answer")
+
+    monkeypatch.setitem(ready.CHECKS, "cache", down)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "down": ["cache"]}
+    assert client.get("/health").status_code == 200
 
 
 def test_every_template_keeps_to_the_csp(app):

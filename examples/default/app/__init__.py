@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import logs, routes, secret_key
+from app import logs, ready, routes, secret_key
 from app.examples import examples  # an example: `make remove-examples` deletes it
 
 # The project's name, in the pages' titles (app/templates/base.html).
@@ -31,5 +31,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     logs.configure(app)
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(ready.bp)
     app.register_blueprint(examples)  # an example: `make remove-examples` deletes it
     return app

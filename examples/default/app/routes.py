@@ -16,5 +16,6 @@ def index():
 
 @bp.get("/health")
 def health():
-    # Probed by Docker's HEALTHCHECK and by load balancers: keep it cheap.
+    # Probed by Docker's HEALTHCHECK and Kubernetes' liveness probe: keep it
+    # cheap. Whether the database answers is /ready's to say (app/ready.py).
     return {"status": "ok"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import database, logs, routes, secret_key
+from app import database, logs, ready, routes, secret_key
 from app.examples import examples  # an example: `make remove-examples` deletes it
 
 # The project's name, in the pages' titles (app/templates/base.html).
@@ -32,5 +32,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.init_app(app)
 
     app.register_blueprint(routes.bp)
+    app.register_blueprint(ready.bp)
     app.register_blueprint(examples)  # an example: `make remove-examples` deletes it
     return app

@@ -10,9 +10,11 @@ from pathlib import Path
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase
+
+from app import ready
 
 
 class Base(DeclarativeBase):
@@ -40,8 +42,18 @@ def init_app(app: Flask) -> None:
     # connection opened before would be shared by all of them.
     if "SQLALCHEMY_DATABASE_URI" not in app.config:  # tests set their own
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url()
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() == "postgresql":
+        # A server that does not answer fails the connection (and /ready)
+        # within seconds, not minutes.
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {"connect_timeout": ready.TIMEOUT})
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+
+
+@ready.check("database")
+def database_answers() -> None:
+    db.session.execute(text("SELECT 1"))
 
 
 @event.listens_for(Engine, "connect")
