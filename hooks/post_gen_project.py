@@ -31,6 +31,7 @@ COMMON = [
     "app/secret_key.py",
     "app/static/favicon.svg",
     "app/static/style.css",
+    "app/static/unavailable.html",
     "app/templates/base.html",
     "app/templates/examples.html",
     "app/templates/index.html",

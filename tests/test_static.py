@@ -128,9 +128,11 @@ def test_a_missing_static_file_is_nginxs_404(served):
 
 
 @pytest.mark.varies_with("nginx")
-def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
+def test_static_files_are_served_while_uwsgi_is_frozen_or_gone(fresh):
     """nginx never passes /static/ to uWSGI: with every uWSGI process stopped
-    (SIGSTOP), static files still come back at once, while a page waits."""
+    (SIGSTOP), static files still come back at once, while a page waits. With
+    the app's container stopped (split), a page is nginx's own 502, in the
+    site's style (app/static/unavailable.html)."""
     assert get(fresh, "/api/hello")[0] == 200
     signal_uwsgi(fresh.app, "STOP")
     try:
@@ -141,6 +143,12 @@ def test_static_files_are_served_while_uwsgi_is_frozen(fresh):
     finally:
         signal_uwsgi(fresh.app, "CONT")
     assert get(fresh, "/api/hello")[0] == 200
+    if fresh.app != fresh.proxy:
+        docker("stop", fresh.app)
+        status, headers, body = get(fresh, "/api/hello", timeout=10)
+        assert (status, headers["Content-Type"]) == (502, "text/html"), body
+        assert b"<h1>Back in a moment</h1>" in body
+        assert get(fresh, f"{STATIC}/style.css")[0] == 200
 
 
 @pytest.mark.varies_with("nginx")
