@@ -24,6 +24,7 @@ COMMON = [
     "Makefile",
     "README.md",
     "app/__init__.py",
+    "app/errors.py",
     "app/examples.py",
     "app/logs.py",
     "app/ready.py",
@@ -64,6 +65,7 @@ COMMON = [
     "scripts/smoke-test.sh",
     "tests/conftest.py",
     "tests/test_app.py",
+    "tests/test_errors.py",
     "tests/test_examples.py",
     "wsgi.py",
 ]

@@ -27,7 +27,7 @@ IMAGE = {
 # the part of the stack that reads them.
 IMAGE_SETTINGS = {
     "common": {"REQUEST_TIMEOUT": "30", "LOG_FORMAT": "text"},
-    "uwsgi": {"UWSGI_PROCESSES": "auto", "UWSGI_LISTEN": "1024"},
+    "uwsgi": {"UWSGI_PROCESSES": "auto", "UWSGI_LISTEN": "1024", "SENTRY_DSN": ""},
     "nginx": {
         "NGINX_WORKER_PROCESSES": "1",
         "NGINX_WORKER_CONNECTIONS": "16384",

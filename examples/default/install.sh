@@ -97,7 +97,8 @@ install() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
     # them, nor the secret key kept there. Settings in .env, and those set in
-    # this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*, ACME_*),
+    # this shell (REQUEST_TIMEOUT, LOG_FORMAT, UWSGI_*, NGINX_*, FLASK_*, ACME_*,
+    # SENTRY_DSN),
     # reach the container; others keep the image's defaults.
     # No Linux capabilities (nothing binds a port below 1024 or changes
     # owners), no privilege gained through setuid, at most 256 processes.
@@ -122,7 +123,7 @@ install() {
     if [ -f .env ]; then
         options+=(--env-file .env)
     fi
-    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK|ACME)_.*|REQUEST_TIMEOUT|LOG_FORMAT)$'); do
+    for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK|ACME)_.*|REQUEST_TIMEOUT|LOG_FORMAT|SENTRY_DSN)$'); do
         options+=(--env "$variable")
     done
     replaced=$(image_id "$image:latest")

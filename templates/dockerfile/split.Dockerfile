@@ -122,7 +122,8 @@ ENV PATH=/opt/venv/bin:$PATH \
 ENV REQUEST_TIMEOUT=30 \
     LOG_FORMAT=text \
     UWSGI_PROCESSES=auto \
-    UWSGI_LISTEN=1024
+    UWSGI_LISTEN=1024 \
+    SENTRY_DSN=""
 {% include "dockerfile/worker/" ~ cookiecutter.worker ~ ".Dockerfile" %}
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/

@@ -18,6 +18,11 @@ NAME = "Flask App"
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """The app, configured from FLASK_* variables and the secret key file;
     tests pass their settings, a key among them, in test_config (tests/conftest.py)."""
+    # Reports to SENTRY_DSN, if set. Imported here: `python3 -m app.errors`
+    # runs that module as a script.
+    from app import errors
+
+    errors.init()
     # Files in app/static are served at this path: by Flask's own static route
     # in development, by nginx in the container (never reaching uWSGI there).
     app = Flask(__name__, static_url_path="/static")
