@@ -19,7 +19,7 @@ STATIC = IMAGE["static_url_path"]
 ROOT = IMAGE["static_root"]
 NGINX = IMAGE_SETTINGS["nginx"]
 GZIP = {"Accept-Encoding": "gzip"}
-CONTENT_TYPES = {".css": "text/css", ".svg": "image/svg+xml"}
+CONTENT_TYPES = {".css": "text/css", ".svg": "image/svg+xml", ".html": "text/html"}
 
 
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -56,7 +56,7 @@ def test_every_static_file_is_in_the_nginx_image_with_a_gzip_copy(variant, serve
     listing = docker("exec", served.proxy, "find", ROOT, "-type", "f").stdout.split()
     names = {path.removeprefix(f"{ROOT}/") for path in listing}
     originals = static_files(variant)
-    # The baked files are all text (CSS, SVG): each has its .gz, nothing else is there.
+    # The baked files are all text (CSS, SVG, HTML): each has its .gz, nothing else is there.
     assert names == set(originals) | {f"{name}.gz" for name in originals}
 
 
