@@ -89,6 +89,10 @@ OPTIONAL = {
     "app/task_examples.py": {"worker": ("celery",)},
     "tests/test_task_examples.py": {"worker": ("celery",)},
     "migrations": {"database": DATABASES},
+    # Backups: SQLite's by the app (its online backup), PostgreSQL's by pg_dump.
+    "scripts/backup.sh": {"database": DATABASES},
+    "app/backup.py": {"database": ("sqlite",)},
+    "tests/test_backup.py": {"database": ("sqlite",)},
     "tests/test_database.py": {"database": DATABASES},
     # One container migrates as it starts; replicas never do (a one-off does).
     "docker/app/entrypoint.d/30-migrate.sh": {"deployment": ("single",), "database": DATABASES},

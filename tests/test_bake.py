@@ -270,10 +270,11 @@ def covering(combos, features):
 
 
 # make check, wired as the Makefile writes it, on bakes that hold every answer
-# of these choices and each deployment with each https answer.
+# of these choices, and each deployment with each https answer, with and
+# without a database (backups).
 MAKE_CHECK_COVERS = [
     *(lambda answers, key=key: answers[key] for key in ["database", "ci"]),
-    lambda answers: (answers["deployment"], answers["https"]),
+    lambda answers: (answers["deployment"], answers["https"], answers["database"] == "none"),
 ]
 MAKE_CHECKED = covering(combinations(), MAKE_CHECK_COVERS)
 

@@ -3,9 +3,16 @@ compose, PostgreSQL under compose (a stand-in of the official image when no
 registry answers). A row written through nginx is read back and outlives a
 re-install; the migrations run exactly once, never in the app's replicas; a
 broken migration stops the start and leaves the running app alone; /ready
-answers 503 while PostgreSQL is down."""
+answers 503 while PostgreSQL is down; PostgreSQL's password is made once, with
+no step before, and never shown. A backup made while rows are written
+brings them back once the data is gone, and a damaged or foreign file is
+refused; a rollback goes back to the previous image, and is refused once the
+database is at a migration that image does not have."""
 
+import http.client
 import json
+import sqlite3
+import threading
 import time
 
 import pytest
@@ -17,6 +24,7 @@ pytestmark = pytest.mark.docker
 
 BASE = DEFAULT_BASE
 UPGRADE = "Running upgrade"
+MADE = "made the database's password"
 BROKEN = '''"""A migration that fails."""
 
 revision = "0002"
@@ -25,6 +33,18 @@ down_revision = "0001"
 
 def upgrade():
     raise RuntimeError("0002 cannot run")
+'''
+GOOD = '''"""A second table."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade():
+    op.create_table("note", sa.Column("id", sa.Integer(), primary_key=True))
 '''
 VARIANTS = [("sqlite", "single"), ("sqlite", "split"), ("postgres", "split")]
 
@@ -53,6 +73,43 @@ class Deployment:
         result = run("make", "up", cwd=self.project, env=self.env, check=False, timeout=900)
         migrate = self.compose("logs", "--no-log-prefix", "migrate").stdout
         return result.returncode, result.stdout + result.stderr + migrate
+
+    def backup(self, *args):
+        """scripts/backup.sh (make backup, make restore FILE=...)."""
+        return run("scripts/backup.sh", *args, cwd=self.project, check=False, timeout=300,
+                   env={**self.env, "APP_CONTAINER": self.name})  # fmt: skip
+
+    def rollback(self):
+        """make rollback's script."""
+        if not self.split:
+            name, port = self.name, str(self.port)
+            result = run_install(self.project, "--rollback", "--name", name, "--image", name,
+                                 "--port", port)  # fmt: skip
+            if result.returncode == 0:
+                wait_serving(self.name, self.port)
+            return result
+        return run("scripts/deploy.sh", "--rollback", cwd=self.project, env=self.env, check=False,
+                   timeout=900)  # fmt: skip
+
+    def images(self):
+        """(the image ids of the running app containers, of NAME:latest, of NAME:previous)."""
+        image, containers = self.name, [self.name]
+        if self.split:
+            image = f"{self.name}-app"
+            containers = self.compose("ps", "--quiet", "app").stdout.split()
+        running = {docker("inspect", "-f", "{{.Image}}", c).stdout.strip() for c in containers}
+        tagged = [docker("images", "--quiet", "--no-trunc", f"{image}:{tag}").stdout.strip()
+                  for tag in ("latest", "previous")]  # fmt: skip
+        return running, *tagged
+
+    def remove_data(self):
+        """The containers and the volume of the database's rows go."""
+        if not self.split:
+            docker("rm", "--force", self.name)
+            docker("volume", "rm", f"{self.name}-data")
+        else:
+            self.compose("down")
+            docker("volume", "rm", f"{self.name}_{'db' if 'postgres' in self.name else 'data'}")
 
     def compose(self, *args, check=True):
         return run("docker", "compose", *args, cwd=self.project, env=self.env, check=check)
@@ -106,6 +163,8 @@ def test_reinstalls_migrate_once_keeping_the_rows(installed):
     # The app's replicas (or the container's uWSGI) never ran a migration.
     assert len(installed.app_logs()) == (2 if installed.split else 1)
     assert not [log for log in installed.app_logs() if UPGRADE in log]
+    if "postgres" in installed.name:
+        the_password_is_made_and_never_shown(installed)
 
     # Again, with changed code (a new image): the rows are still there, and
     # nothing is migrated twice.
@@ -140,6 +199,137 @@ def test_reinstalls_migrate_once_keeping_the_rows(installed):
         while readiness(installed)[1] != 200:
             assert time.monotonic() < deadline, "not ready again once the database is back"
             time.sleep(1)
+
+    (installed.project / "migrations" / "versions" / "0002_broken.py").unlink()
+    rows = backs_up_and_restores(installed)
+    # Rollbacks: install.sh's, and deploy.sh's (the same with either database).
+    if installed.name.endswith(("-single", "postgres-split")):
+        rolls_back(installed, rows)
+
+
+def the_password_is_made_and_never_shown(installed):
+    """The db-password service made PostgreSQL's password into its volume,
+    with no step before; db and app read it there, never from a setting."""
+    assert MADE in installed.compose("logs", "db-password").stdout
+    password = installed.compose("run", "--rm", "--no-deps", "--entrypoint", "cat", "db-password",
+                                 "/run/secrets/db_password").stdout  # fmt: skip
+    assert len(password) == 64
+    for service in ("app", "db"):
+        for container in installed.compose("ps", "--quiet", service).stdout.split():
+            assert password not in docker("inspect", container).stdout
+
+
+class Writer(threading.Thread):
+    """POSTs a visit after another through nginx until stopped, counting the
+    requests sent and those answered 201."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port, self.sent, self.acknowledged = port, 0, 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        while not self.stopped.is_set():
+            self.sent += 1
+            try:
+                connection.request("POST", "/api/visits")
+                response = connection.getresponse()
+                response.read()
+                self.acknowledged += response.status == 201
+            except (OSError, http.client.HTTPException):
+                connection.close()
+
+    def stop(self):
+        self.stopped.set()
+        self.join(30)
+
+
+def backs_up_and_restores(installed):
+    """Back up while rows are written, remove the data, restore: every row
+    acknowledged before the backup began is back, none never sent. Damaged and
+    foreign files are refused in one line, the rows left as they were. The
+    number of rows restored."""
+    before = visits(installed)[1]["visits"]
+    writer = Writer(installed.port)
+    writer.start()
+    while writer.acknowledged < 20:
+        time.sleep(0.05)
+    acknowledged = before + writer.acknowledged
+    backup = installed.backup()
+    sent = before + writer.sent
+    written_during = writer.acknowledged + before - acknowledged
+    writer.stop()
+    assert backup.returncode == 0, backup.stderr
+    assert written_during > 0, "no row was written while the backup ran"
+    file = installed.project / backup.stdout.strip()
+    assert file.is_file() and file.parent.name == "backups"
+    assert file.stat().st_mode & 0o077 == 0, "a backup is readable by its owner only"
+
+    installed.remove_data()
+    code, output = installed.install()
+    assert code == 0, output
+    assert visits(installed) == (200, {"visits": 0})
+    if "postgres" in installed.name:  # its volume stayed: read again, not made anew
+        assert MADE not in installed.compose("logs", "db-password").stdout
+    restored = installed.backup("--restore", file)
+    assert restored.returncode == 0, restored.stderr
+    rows = visits(installed)[1]["visits"]
+    assert acknowledged <= rows <= sent, (acknowledged, rows, sent)
+
+    # A copy cut short (as a transfer that broke off), a file of another
+    # kind, and a database that is not this app's: one line each, the rows
+    # left as they were.
+    damaged = file.with_name("damaged")
+    damaged.write_bytes(file.read_bytes()[: file.stat().st_size * 2 // 3])
+    foreign = file.with_name("foreign")
+    foreign.write_text("name,visits\nhome,3\n")
+    for bad in (damaged, foreign, other_database(installed)):
+        refused = installed.backup("--restore", bad)
+        assert refused.returncode != 0, bad
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+        assert "not restored: " in refused.stderr and "left as it was" in refused.stderr
+        assert visits(installed) == (200, {"visits": rows})
+    return rows
+
+
+def other_database(installed):
+    """A backup of the same kind, of a database that is not the app's."""
+    file = installed.project / "backups" / "other"
+    if "postgres" in installed.name:
+        script = ("createdb -U app other && psql -q -U app -c 'CREATE TABLE t (x int)' other"
+                  " && pg_dump --format=custom -U app other")  # fmt: skip
+        dump = run("docker", "compose", "exec", "-T", "db", "sh", "-c", script,
+                   cwd=installed.project, env=installed.env, text=False)  # fmt: skip
+        file.write_bytes(dump.stdout)
+    else:
+        with sqlite3.connect(file) as connection:
+            connection.execute("CREATE TABLE visit (id INTEGER PRIMARY KEY)")
+    return file
+
+
+def rolls_back(installed, rows):
+    """Two releases with a migration between them: a rollback goes back to the
+    previous image, keeping the rows; once the database is at a migration
+    that image does not have, it is refused in one line and nothing changes."""
+    running, latest, previous = installed.images()
+    assert running == {latest} and previous and previous != latest
+    rolled = installed.rollback()
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert installed.images() == ({previous}, previous, latest)
+    assert visits(installed) == (200, {"visits": rows})
+
+    (installed.project / "migrations" / "versions" / "0002_note.py").write_text(GOOD)
+    code, output = installed.install()
+    assert code == 0, output
+    assert "Running upgrade 0001 -> 0002" in output
+    now = installed.images()
+    refused = installed.rollback()
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [refused.stderr.strip()], refused.stderr
+    assert "not rolled back: the database is at migration 0002, which " in refused.stderr
+    assert installed.images() == now
+    assert visits(installed) == (200, {"visits": rows})
 
 
 def readiness(deployed):

@@ -49,11 +49,12 @@ def jinja_lines(folder):
 def test_the_template_chooses_whole_files():
     """Jinja picks files and includes whole blocks, it does not weave lines:
     at most 250 lines with Jinja in the project (2.0.0's target; 778 in
-    1.2.0's project), and at most 265 with its blocks (250 until the worker
+    1.2.0's project), and at most 270 with its blocks (250 until the worker
     answer added its file choices, one line each, in 2.3.0; 260 until its
-    beat Deployment for Kubernetes named the project in 5 more)."""
+    beat Deployment for Kubernetes named the project in 5 more; 265 until
+    backups chose their database's and deployment's blocks in 2.5.0)."""
     project = jinja_lines(REPO / "{{cookiecutter.project_slug}}")
     blocks = jinja_lines(REPO / "templates")
     assert project >= 40 and blocks >= 20  # both are counted
     assert project <= 250
-    assert project + blocks <= 265
+    assert project + blocks <= 270

@@ -1,15 +1,14 @@
 """The conventional commands on a fresh bake, with no make step first:
 `docker build` and `docker run` (one container), `docker compose up -d`
-(split, also with PostgreSQL), and the development file's `up` beside a
+(split; with PostgreSQL: test_database), and the development file's `up` beside a
 running deployment, which `make dev-down` removes again without a trace."""
 
-import json
 import shutil
 
 import pytest
 from deployments import only
-from engine import base_image_problem, docker, free_port, http_get, wait_serving
-from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
+from engine import docker, free_port, http_get, wait_serving
+from helpers import IMAGE, run
 
 pytestmark = pytest.mark.docker
 
@@ -97,48 +96,3 @@ def test_lifecycle_compose_serves_a_fresh_bake_with_dev_beside_it(variant, tmp_p
         run("docker", "compose", *dev, "down", "--volumes", "--rmi", "local", cwd=project,
             env=env, check=False)  # fmt: skip
         run("docker", "compose", "down", "--volumes", cwd=project, env=env, check=False)
-
-
-BASE = DEFAULT_BASE
-
-
-@pytest.mark.parametrize("base_image", [BASE], ids=lambda base: f"base_image:{base}")
-def test_lifecycle_compose_up_with_postgres_on_a_fresh_bake(engine, cookies_session, base_image):
-    """PostgreSQL under compose with no make step: the db-password service
-    makes the password once into its volume, db and app read it there (never
-    in their settings), and it is reused after down and up again."""
-    for image in (base_image, IMAGE["postgres_image"]):
-        problem = base_image_problem(image)
-        if problem:
-            skip_or_fail(f"{image}: {problem}")
-    name = f"{RUN_PREFIX}-fresh-postgres"
-    project = bake(cookies_session, project_name=name, base_image=base_image,
-                   deployment="split", database="postgres", ci="none")  # fmt: skip
-    port = free_port()
-    env = {"HOST_PORT": str(port)}
-    url = f"http://127.0.0.1:{port}/api/visits"
-    try:
-        run("docker", "compose", "up", "--detach", "--build", cwd=project, env=env, timeout=1800)
-        wait_serving(service_container(project, "proxy"), port)
-        assert http_get(url, method="POST")[0] == 201
-        made = run("docker", "compose", "logs", "db-password", cwd=project).stdout
-        assert "made the database's password" in made
-        password = run(
-            "docker", "compose", "run", "--rm", "--no-deps", "--entrypoint", "cat", "db-password",
-            "/run/secrets/db_password", cwd=project,
-        ).stdout  # fmt: skip
-        assert len(password) == 64
-        for service in ("app", "db"):
-            assert password not in docker("inspect", service_container(project, service)).stdout
-
-        run("docker", "compose", "down", cwd=project, env=env)  # the volumes stay
-        run("docker", "compose", "up", "--detach", cwd=project, env=env)
-        wait_serving(service_container(project, "proxy"), port)
-        status, _, body = http_get(url)
-        assert (status, json.loads(body)) == (200, {"visits": 1})
-        again = run("docker", "compose", "logs", "db-password", cwd=project).stdout
-        assert "made the database's password" not in again
-    finally:
-        run("docker", "compose", "down", "--volumes", "--rmi", "local", cwd=project,
-            env=env, check=False)  # fmt: skip
-        docker("rmi", "--force", f"{name}-app", f"{name}-proxy", check=False)

@@ -4,6 +4,9 @@
 #   ./install.sh [--port PORT] [--name NAME] [--image IMAGE]
 #       build the image, then start the container, replacing one of the same name
 #       the image it replaces stays as IMAGE:previous (one, for a rollback)
+#   ./install.sh --rollback [--name NAME] [--image IMAGE]
+#       run IMAGE:previous again in place of IMAGE (a second --rollback goes
+#       forward again); refused when the database is at a migration it lacks
 #   ./install.sh --uninstall [--yes] [--name NAME] [--image IMAGE]
 #       remove the container and the images; the data volume (and the secret key in it) is kept
 #   ./install.sh --logs [--name NAME]
@@ -95,7 +98,7 @@ setting() {
     fi
 }
 
-install() {
+options() {
     # Read-only but for /tmp. Files the app keeps (FLASK_DATA_DIR) live in a
     # named volume, which outlives the container: re-installing never loses
     # them, nor the secret key kept there. Settings in .env, and those set in
@@ -106,9 +109,10 @@ install() {
     # owners), no privilege gained through setuid, at most 256 processes.
     # No memory or CPU limit unless MEMORY_LIMIT (512m) or CPU_LIMIT (1.5) is
     # set; a CPU limit also sets the uWSGI worker count.
-    local options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
-        --cap-drop ALL --security-opt no-new-privileges --pids-limit 256) variable limit
-    local publish=(--publish "$port:8080") url="http://localhost:$port/" replaced volume=kept
+    options=(--read-only --tmpfs /tmp --volume "$name-data:/srv/data"
+        --cap-drop ALL --security-opt no-new-privileges --pids-limit 256)
+    publish=(--publish "$port:8080") url="http://localhost:$port/"
+    local variable limit
     if [ -f secrets/secret_key ]; then
         options+=(--volume "$PWD/secrets/secret_key:/run/secrets/secret_key:ro")
     fi
@@ -129,26 +133,29 @@ install() {
     for variable in $(compgen -e | grep -E '^((UWSGI|NGINX|FLASK|ACME)_.*|REQUEST_TIMEOUT|LOG_FORMAT|SENTRY_DSN)$'); do
         options+=(--env "$variable")
     done
-    replaced=$(image_id "$image:latest")
-    docker build --tag "$image" .
-{% if cookiecutter.https in ["provided", "self-signed"] %}
-    check_key_readable
-{% endif %}
-    # The new image must start: its start-up scripts (docker/*/entrypoint.d),
-    # nginx's configuration and the app's import, tried in a throwaway
-    # container with the same options. Only then is the old container
-    # replaced, so a failed build or start leaves the running service alone,
-    # and a data volume made for the try is removed again.
+}
+
+starts() {
+    # Whether image $1 starts: its start-up scripts (docker/*/entrypoint.d,
+    # the migrations among them), nginx's configuration and the app's import,
+    # tried in a throwaway container with the same options. What it printed
+    # is shown, or with quiet kept in $started. A data volume made for the
+    # try is removed again.
+    local volume=kept status=0
     docker volume inspect "$name-data" >/dev/null 2>&1 || volume=new
-    if ! docker run --rm "${options[@]}" "$image" sh -c 'nginx -t -q && python3 -c "import wsgi"' >/dev/null; then
-        [ "$volume" != new ] || docker volume rm "$name-data" >/dev/null
-        discard_build "$replaced"
-        die "the new image does not start (see above); $name is left as it was"
+    started=$(docker run --rm "${options[@]}" "$1" sh -c 'nginx -t -q && python3 -c "import wsgi"' 2>&1) || status=$?
+    [ "${2:-}" = quiet ] || [ -z "$started" ] || echo "$started" >&2
+    if [ "$status" != 0 ] && [ "$volume" = new ]; then
+        docker volume rm "$name-data" >/dev/null
     fi
-    # The swap, as short as a port with one owner allows (about a second):
-    # the new container is made beforehand (a port is taken at start only),
-    # the old one stops, the new one starts. Should it not start, the old
-    # one is started again.
+    return "$status"
+}
+
+replace() {
+    # The container $name becomes one of $image, in a swap as short as a
+    # port with one owner allows (about a second): the new container is made
+    # beforehand (a port is taken at start only), the old one stops, the new
+    # one starts. Should it not start, the old one is started again.
     remove_container "$name-new"
     docker create --name "$name-new" --restart unless-stopped \
         "${publish[@]}" "${options[@]}" "$image" >/dev/null
@@ -160,13 +167,55 @@ install() {
     if ! docker start "$name-new" >/dev/null; then
         docker rm "$name-new" >/dev/null
         [ -z "$old" ] || docker start "$old" >/dev/null
-        discard_build "$replaced"
-        die "the new container does not start (see above); $name is left as it was"
+        return 1
     fi
     [ -z "$old" ] || docker rm "$old" >/dev/null
     docker rename "$name-new" "$name"
+}
+
+install() {
+    # The new image must start before the old container is replaced, so a
+    # failed build or start leaves the running service alone.
+    local replaced
+    options
+    replaced=$(image_id "$image:latest")
+    docker build --tag "$image" .
+{% if cookiecutter.https in ["provided", "self-signed"] %}
+    check_key_readable
+{% endif %}
+    if ! starts "$image"; then
+        discard_build "$replaced"
+        die "the new image does not start (see above); $name is left as it was"
+    fi
+    if ! replace; then
+        discard_build "$replaced"
+        die "the new container does not start (see above); $name is left as it was"
+    fi
     keep_previous "$replaced"
     echo "$name is serving at $url"
+}
+
+rollback() {
+    # IMAGE:previous and IMAGE trade tags, once the previous image is known
+    # to start on the database as it is now.
+    local previous latest revision
+    options
+    previous=$(image_id "$image:previous") latest=$(image_id "$image:latest")
+    [ -n "$previous" ] || die "no $image:previous to roll back to (a re-install keeps the image it replaces)"
+    if ! starts "$previous" quiet; then
+        revision=$(sed -n "s/.*Can't locate revision identified by '\([^']*\)'.*/\1/p" <<<"$started" | head -n 1)
+        [ -z "$revision" ] ||
+            die "not rolled back: the database is at migration $revision, which $image:previous does not have; $name is left as it was"
+        echo "$started" >&2
+        die "not rolled back: $image:previous does not start (see above); $name is left as it was"
+    fi
+    docker tag "$previous" "$image:latest"
+    if ! replace; then
+        docker tag "$latest" "$image:latest"
+        die "not rolled back: the previous container does not start (see above); $name is left as it was"
+    fi
+    docker tag "$latest" "$image:previous"
+    echo "$name is back on the image it ran before, at $url; the one it replaced is $image:previous (a rollback again goes forward)"
 }
 
 logs() {
@@ -197,6 +246,7 @@ main() {
             --name) name=${2:?--name needs a value} && shift ;;
             --image) image=${2:?--image needs a value} && shift ;;
             --uninstall) action=uninstall ;;
+            --rollback) action=rollback ;;
             --logs) action=logs ;;
             -y | --yes) yes=yes ;;
             -h | --help) usage && exit 0 ;;
@@ -210,6 +260,7 @@ main() {
     check_docker
     case "$action" in
         install) install ;;
+        rollback) rollback ;;
         logs) logs ;;
         uninstall) uninstall "$yes" ;;
     esac

@@ -1,6 +1,9 @@
 up: ## build the image and start (or replace) the container
 	./install.sh
 
+rollback: ## run the image before the last make up again (again: forward)
+	./install.sh --rollback
+
 logs: ## follow the logs
 	./install.sh --logs
 

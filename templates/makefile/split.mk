@@ -2,6 +2,9 @@
 up: ## build the images and start the containers, or update them
 	scripts/deploy.sh
 
+rollback: ## run the images before the last make up again (again: forward)
+	scripts/deploy.sh --rollback
+
 logs: ## follow the logs
 	docker compose logs --follow
 
