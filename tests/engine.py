@@ -153,6 +153,17 @@ def wait_until(container, ready, what, timeout=60, pause=0.2):
         time.sleep(pause)
 
 
+def anonymous_volumes(container):
+    """The anonymous volumes a container mounts (an image's VOLUME that
+    nothing was mounted at): each new container leaves one behind."""
+    mounts = json.loads(docker("inspect", "--format", "{{json .Mounts}}", container).stdout)
+    return [
+        m["Name"]
+        for m in mounts
+        if m["Type"] == "volume" and re.fullmatch("[0-9a-f]{64}", m["Name"])
+    ]
+
+
 def wait_serving(container, port, timeout=60):
     """Until nginx answers /health with 200 on 127.0.0.1:port, uWSGI behind
     it: what a first request needs. Docker's own health status comes later:

@@ -183,6 +183,8 @@ RUN_PREFIX = f"fd{os.getpid() % 10000:04d}"
 # The caps of each container's log (compose, the stack file, install.sh), by
 # default: files of 10m, the 5 newest kept.
 LOG_CAPS = {"LOG_MAX_SIZE": "10m", "LOG_MAX_FILES": "5"}
+# The same defaults as Docker's json-file log options.
+LOG_OPTIONS = {"max-size": LOG_CAPS["LOG_MAX_SIZE"], "max-file": LOG_CAPS["LOG_MAX_FILES"]}
 
 
 def bake(cookies, **answers):

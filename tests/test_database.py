@@ -17,7 +17,7 @@ import time
 
 import pytest
 from deployments import run_install
-from engine import base_image_problem, docker, free_port, http_get, wait_serving
+from engine import anonymous_volumes, base_image_problem, docker, free_port, http_get, wait_serving
 from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
@@ -217,6 +217,8 @@ def the_password_is_made_and_never_shown(installed):
     for service in ("app", "db"):
         for container in installed.compose("ps", "--quiet", service).stdout.split():
             assert password not in docker("inspect", container).stdout
+    [made] = installed.compose("ps", "--all", "--quiet", "db-password").stdout.split()
+    assert anonymous_volumes(made) == []
 
 
 class Writer(threading.Thread):

@@ -8,7 +8,7 @@ import time
 import pytest
 from deployments import deployment
 from engine import docker, signal_uwsgi
-from helpers import IMAGE, LOG_CAPS
+from helpers import IMAGE, LOG_OPTIONS
 from traffic import fresh_requests, held_connections, still_open
 
 pytestmark = pytest.mark.docker
@@ -123,17 +123,13 @@ def test_a_bad_limit_stops_the_start_with_one_line(variant, setting, value):
     assert last_line.startswith(f"20-render-config.sh: {setting} '{value}'"), result.stderr
 
 
-# The log's caps as Docker's json-file driver takes them.
-CAPS = {"max-size": LOG_CAPS["LOG_MAX_SIZE"], "max-file": LOG_CAPS["LOG_MAX_FILES"]}
-
-
 @pytest.mark.varies_with()
 def test_containers_run_with_least_privilege(served):
     """No capabilities, no-new-privileges, a pids limit, no memory or CPU limit
     unless set, the log capped; and no setuid or setgid program in the image."""
     for container in {served.proxy, served.app}:
         host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", container).stdout)
-        assert host["LogConfig"] == {"Type": "json-file", "Config": CAPS}
+        assert host["LogConfig"] == {"Type": "json-file", "Config": LOG_OPTIONS}
         assert host["CapDrop"] == ["ALL"] and not host["CapAdd"]
         assert host["SecurityOpt"] in (["no-new-privileges"], ["no-new-privileges:true"])
         assert host["PidsLimit"] == int(IMAGE["pids_limit"])
@@ -151,7 +147,7 @@ def test_resource_limits_apply_when_set(variant):
     with deployment(variant, f"{variant.name}-resources", env=settings) as running:
         host = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", running.app).stdout)
         assert (host["Memory"], host["NanoCpus"]) == (300 * 2**20, 10**9)
-        assert host["LogConfig"]["Config"] == {**CAPS, "max-size": "1m"}
+        assert host["LogConfig"]["Config"] == {**LOG_OPTIONS, "max-size": "1m"}
         # The CPU limit sets uWSGI's worker count: two per CPU.
         log = docker("logs", running.app)
         assert "2 uWSGI workers for 1 CPUs" in log.stdout + log.stderr

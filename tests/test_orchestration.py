@@ -15,7 +15,7 @@ import pytest
 import yaml
 from deployments import VARIANTS, deployment, only_tls, settings_file, variant_id
 from engine import docker, free_port, http_get, https_get, wait_healthy
-from helpers import IMAGE, IMAGE_SETTINGS, LOG_CAPS, bake, run, tool
+from helpers import IMAGE, IMAGE_SETTINGS, LOG_OPTIONS, bake, run, tool
 from manifests import container, render
 
 # The split variants only: the one-container deployment has none of these files.
@@ -321,11 +321,10 @@ def test_stack_file_loads_as_docker_stack_deploy_reads_it(project):
     assert services["app"]["image"] == "registry.example.com:5000/acme/shop-app:latest"
     assert services["app"]["deploy"]["update_config"]["order"] == "start-first"
     assert services["app"]["environment"]["UWSGI_LISTEN"] == "2048"
-    capped = {"max-size": LOG_CAPS["LOG_MAX_SIZE"], "max-file": LOG_CAPS["LOG_MAX_FILES"]}
     for service in services.values():
         assert service["cap_drop"] == ["ALL"]
         assert service["deploy"]["resources"]["limits"]["pids"] == int(IMAGE["pids_limit"])
-        assert service["logging"] == {"driver": "json-file", "options": capped}
+        assert service["logging"] == {"driver": "json-file", "options": LOG_OPTIONS}
 
 
 def test_k8s_base_fits_the_images(project, tmp_path):

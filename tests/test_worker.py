@@ -12,7 +12,15 @@ from dataclasses import dataclass
 
 import pytest
 from deployments import Variant, bake_and_build
-from engine import base_image_problem, docker, free_port, http_get, wait_serving, wait_until
+from engine import (
+    anonymous_volumes,
+    base_image_problem,
+    docker,
+    free_port,
+    http_get,
+    wait_serving,
+    wait_until,
+)
 from helpers import IMAGE, RUN_PREFIX, run, skip_or_fail
 
 BASE = "debian:trixie-slim"
@@ -118,6 +126,9 @@ def test_a_task_queued_through_nginx_runs_and_each_line_names_its_request(stack)
         assert all(f"[{request_id}]" in line for line in mine), mine
         own = [line for line in lines if f"[{request_id}] working for" in line]
         assert len(own) == 1, lines
+    # The one-shot broker-password leaves no volume behind (a tmpfs at its
+    # image's VOLUME).
+    assert anonymous_volumes(stack.container("broker-password")) == []
 
 
 @pytest.mark.docker
