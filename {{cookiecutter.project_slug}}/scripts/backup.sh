@@ -20,9 +20,11 @@ die() {
 
 backup() {
     # Readable by this user only: it holds every row. A failed backup leaves
-    # no file behind.
+    # no file behind, and none replaces another (one a second at most).
     local file
-    file=backups/$(date -u +%Y-%m-%dT%H%M%SZ).$extension
+    until file=backups/$(date -u +%Y-%m-%dT%H%M%SZ).$extension && [ ! -e "$file" ]; do
+        sleep 1
+    done
     umask 077
     mkdir -p backups
     if ! dump >"$file.partial"; then
