@@ -322,6 +322,9 @@ def rolls_back(installed, rows):
     assert visits(installed) == (200, {"visits": rows})
 
     (installed.project / "migrations" / "versions" / "0002_note.py").write_text(GOOD)
+    if installed.split:  # the proxy's image changes too (its static files)
+        with (installed.project / "app" / "static" / "style.css").open("a") as css:
+            css.write("/* changed */\n")
     code, output = installed.install()
     assert code == 0, output
     assert "Running upgrade 0001 -> 0002" in output
@@ -332,6 +335,18 @@ def rolls_back(installed, rows):
     assert "not rolled back: the database is at migration 0002, which " in refused.stderr
     assert installed.images() == now
     assert visits(installed) == (200, {"visits": rows})
+
+    if installed.split:
+        # An update of the app alone: the proxy keeps no :previous, or a
+        # rollback would take it back two updates while the app goes one.
+        proxy = f"{installed.name}-proxy:previous"
+        assert docker("images", "--quiet", proxy).stdout.strip()
+        with (installed.project / "wsgi.py").open("a") as wsgi:
+            wsgi.write("# changed again\n")
+        code, output = installed.install()
+        assert code == 0, output
+        assert installed.images()[2] == now[1]
+        assert docker("images", "--quiet", proxy).stdout.strip() == ""
 
 
 def readiness(deployed):

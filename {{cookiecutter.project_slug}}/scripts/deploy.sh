@@ -10,6 +10,7 @@
 #      (static files, nginx.conf.template), which takes it away for about a second.
 #   6. each image replaced stays as NAME:previous (one, for a rollback); the one
 #      that was :previous before is removed, so updates do not fill the disk.
+#      An image the update left as it was keeps no :previous.
 # scripts/deploy.sh --rollback (make rollback) goes back to the :previous
 # images the same way, in place of 1: they trade tags with the current ones
 # (a second rollback goes forward again). It is refused when the database is
@@ -92,11 +93,26 @@ if [ -n "$old" ]; then
     docker stop $old >/dev/null && docker rm $old >/dev/null
 fi
 docker compose up --detach --wait
+
+# The images this update replaced, each between spaces.
+changed=""
 for image in $images; do
-    was=${replaced[$image]:-} previous=$(image_id "$image:previous")
-    [ -n "$was" ] && [ "$was" != "$(image_id "$image:latest")" ] || continue
-    docker tag "$was" "$image:previous"
-    if [ -n "$previous" ] && [ "$previous" != "$was" ]; then
-        docker rmi "$previous" >/dev/null 2>&1 || true
+    was=${replaced[$image]:-}
+    if [ -n "$was" ] && [ "$was" != "$(image_id "$image:latest")" ]; then
+        changed+=" $image "
+    fi
+done
+# Once an update replaced any, the :previous images are what ran before it:
+# those it replaced, and none of the others (an older one would roll them
+# back further than the rest).
+[ -n "$changed" ] || exit 0
+for image in $images; do
+    previous=$(image_id "$image:previous")
+    if [[ $changed == *" $image "* ]]; then
+        docker tag "${replaced[$image]}" "$image:previous"
+        [ -z "$previous" ] || [ "$previous" = "${replaced[$image]}" ] ||
+            docker rmi "$previous" >/dev/null 2>&1 || true
+    elif [ -n "$previous" ]; then
+        docker rmi "$image:previous" >/dev/null 2>&1 || true
     fi
 done
