@@ -75,10 +75,23 @@ def base_image_problem(image):
     return "not in the engine, and no registry answers to pull it"
 
 
+ISSUED_PORTS = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, never handed out before in this run: each xdist
+    worker takes its own residue modulo the number of workers, so two
+    workers (or two calls of one) never pick the same port for containers
+    that publish at once."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port % workers == worker and port not in ISSUED_PORTS:
+            ISSUED_PORTS.add(port)
+            return port
 
 
 def http_get(url, timeout=60, headers=None, method="GET"):
