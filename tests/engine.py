@@ -89,9 +89,18 @@ def free_port():
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        if port % workers == worker and port not in ISSUED_PORTS:
-            ISSUED_PORTS.add(port)
-            return port
+        # Linux hands bind() odd ports first: move to this worker's residue,
+        # and check that one is free too.
+        port += (worker - port) % workers
+        if port in ISSUED_PORTS or port > 65535:
+            continue
+        try:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        ISSUED_PORTS.add(port)
+        return port
 
 
 def http_get(url, timeout=60, headers=None, method="GET"):
