@@ -79,28 +79,14 @@ ISSUED_PORTS = set()
 
 
 def free_port():
-    """A port free now, never handed out before in this run: each xdist
-    worker takes its own residue modulo the number of workers, so two
-    workers (or two calls of one) never pick the same port for containers
-    that publish at once."""
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    """A port free now, never handed out before by this process."""
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        # Linux hands bind() odd ports first: move to this worker's residue,
-        # and check that one is free too.
-        port += (worker - port) % workers
-        if port in ISSUED_PORTS or port > 65535:
-            continue
-        try:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        ISSUED_PORTS.add(port)
-        return port
+        if port not in ISSUED_PORTS:
+            ISSUED_PORTS.add(port)
+            return port
 
 
 def http_get(url, timeout=60, headers=None, method="GET"):
