@@ -161,6 +161,11 @@ def wait_until(container, ready, what, timeout=60, pause=0.2):
         time.sleep(pause)
 
 
+def image_id(reference):
+    """The full id of the image a name:tag points to, or ""."""
+    return docker("images", "--quiet", "--no-trunc", reference).stdout.strip()
+
+
 def anonymous_volumes(container):
     """The anonymous volumes a container mounts (an image's VOLUME that
     nothing was mounted at): each new container leaves one behind."""

@@ -17,7 +17,15 @@ import time
 
 import pytest
 from deployments import run_install
-from engine import anonymous_volumes, base_image_problem, docker, free_port, http_get, wait_serving
+from engine import (
+    anonymous_volumes,
+    base_image_problem,
+    docker,
+    free_port,
+    http_get,
+    image_id,
+    wait_serving,
+)
 from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 
 pytestmark = pytest.mark.docker
@@ -98,9 +106,7 @@ class Deployment:
             image = f"{self.name}-app"
             containers = self.compose("ps", "--quiet", "app").stdout.split()
         running = {docker("inspect", "-f", "{{.Image}}", c).stdout.strip() for c in containers}
-        tagged = [docker("images", "--quiet", "--no-trunc", f"{image}:{tag}").stdout.strip()
-                  for tag in ("latest", "previous")]  # fmt: skip
-        return running, *tagged
+        return running, image_id(f"{image}:latest"), image_id(f"{image}:previous")
 
     def remove_data(self):
         """The containers and the volume of the database's rows go."""
@@ -340,13 +346,13 @@ def rolls_back(installed, rows):
         # An update of the app alone: the proxy keeps no :previous, or a
         # rollback would take it back two updates while the app goes one.
         proxy = f"{installed.name}-proxy:previous"
-        assert docker("images", "--quiet", proxy).stdout.strip()
+        assert image_id(proxy)
         with (installed.project / "wsgi.py").open("a") as wsgi:
             wsgi.write("# changed again\n")
         code, output = installed.install()
         assert code == 0, output
         assert installed.images()[2] == now[1]
-        assert docker("images", "--quiet", proxy).stdout.strip() == ""
+        assert image_id(proxy) == ""
 
 
 def readiness(deployed):

@@ -12,7 +12,15 @@ from contextlib import contextmanager
 
 import pytest
 from deployments import SECRET_KEY_PATH, Running, run_install
-from engine import docker, free_port, http_get, wait_checks_pass, wait_healthy, wait_serving
+from engine import (
+    docker,
+    free_port,
+    http_get,
+    image_id,
+    wait_checks_pass,
+    wait_healthy,
+    wait_serving,
+)
 from helpers import IMAGE, run
 from traffic import Loop
 
@@ -283,10 +291,6 @@ def test_the_secret_key_is_given_or_kept_else_the_start_stops_with_one_line(vari
     broken = docker("run", "--rm", *read_only, *mount, image, check=False)
     assert broken.returncode == 1
     assert broken.stderr.splitlines()[-1] == f"SECRET_KEY_FILE {KEY_FILE} is empty"
-
-
-def image_id(reference):
-    return docker("images", "--quiet", "--no-trunc", reference).stdout.strip()
 
 
 REINSTALLS = 2
