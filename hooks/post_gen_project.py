@@ -27,6 +27,7 @@ COMMON = [
     "app/errors.py",
     "app/examples.py",
     "app/logs.py",
+    "app/metrics.py",
     "app/ready.py",
     "app/routes.py",
     "app/secret_key.py",
@@ -43,6 +44,7 @@ COMMON = [
     "docker/nginx/entrypoint.d/20-render-config.sh",
     "docker/nginx/nginx.conf.template",
     "docker/nginx/server.d/no-dot-files.conf",
+    "docker/app/entrypoint.d/05-metrics-dir.sh",
     "docker/app/entrypoint.d/10-uwsgi-processes.envsh",
     "docker/app/entrypoint.d/15-secret-key.sh",
     "docker/uv-requirements.in",
@@ -66,6 +68,7 @@ COMMON = [
     "tests/conftest.py",
     "tests/test_app.py",
     "tests/test_errors.py",
+    "tests/test_metrics.py",
     "tests/test_examples.py",
     "wsgi.py",
 ]

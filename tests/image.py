@@ -38,6 +38,7 @@ IMAGE_SETTINGS = {
         "NGINX_STATIC_MAX_AGE": "1h",
         "NGINX_CSP": "default-src 'self'; frame-ancestors 'none'",
         "NGINX_REAL_IP_FROM": "",
+        "NGINX_METRICS_FROM": "",
     },
     "proxy": {"NGINX_RESOLVER": "127.0.0.11", "NGINX_APP_UPSTREAM": "app:3031"},
     "tls": {"NGINX_HSTS": "max-age=63072000", "NGINX_HTTPS_REDIRECT_PORT": "443"},

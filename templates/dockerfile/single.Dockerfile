@@ -30,6 +30,7 @@ ARG TARGETARCH
 # root filesystem is read-only), and the server block includes the snippets in
 # NGINX_SNIPPETS. uWSGI reads UWSGI_* variables as options: nginx reaches it
 # through the socket file UWSGI_SOCKET, which only the image's user may open.
+# uWSGI's workers keep their numbers for /metrics in PROMETHEUS_MULTIPROC_DIR.
 ENV NGINX_PORT=8080 \
     NGINX_TEMPLATE=/etc/nginx/templates/nginx.conf.template \
     NGINX_RUN_DIR=/tmp/nginx \
@@ -37,7 +38,8 @@ ENV NGINX_PORT=8080 \
     NGINX_STATIC_ROOT=/var/www/static \
     UWSGI_SOCKET=/tmp/uwsgi.sock \
     UWSGI_CHMOD_SOCKET=600 \
-    FLASK_DATA_DIR=/srv/data
+    FLASK_DATA_DIR=/srv/data \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 # uWSGI is pyuwsgi, a Python extension in the venv: the base's python3 (from
 # apt where the base has none) and libexpat, which it links and the python
 # image does not carry, are all it needs: no libpython. nginx's
@@ -83,7 +85,8 @@ ENV REQUEST_TIMEOUT=30 \
     NGINX_MAX_BODY_SIZE=10m \
     NGINX_STATIC_MAX_AGE=1h \
     NGINX_CSP="default-src 'self'; frame-ancestors 'none'" \
-    NGINX_REAL_IP_FROM=""
+    NGINX_REAL_IP_FROM="" \
+    NGINX_METRICS_FROM=""
 {% if cookiecutter.https != "none" %}{% include "dockerfile/tls.Dockerfile" %}{% endif %}
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 COPY docker/app/entrypoint.d/ /docker-entrypoint.d/

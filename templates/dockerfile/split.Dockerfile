@@ -59,6 +59,7 @@ ENV REQUEST_TIMEOUT=30 \
     NGINX_STATIC_MAX_AGE=1h \
     NGINX_CSP="default-src 'self'; frame-ancestors 'none'" \
     NGINX_REAL_IP_FROM="" \
+    NGINX_METRICS_FROM="" \
     NGINX_RESOLVER=127.0.0.11 \
     NGINX_APP_UPSTREAM=app:3031
 {% if cookiecutter.https != "none" %}{% include "dockerfile/tls.Dockerfile" %}{% endif %}
@@ -90,9 +91,11 @@ ARG APP_PORT
 ARG TARGETARCH
 # uWSGI reads UWSGI_* variables as options: the proxy reaches it on the
 # socket UWSGI_SOCKET, on every address of the container's network (never
-# publish this port). The app keeps its files in FLASK_DATA_DIR.
+# publish this port). The app keeps its files in FLASK_DATA_DIR, its
+# workers their numbers for /metrics in PROMETHEUS_MULTIPROC_DIR.
 ENV UWSGI_SOCKET=0.0.0.0:${APP_PORT} \
-    FLASK_DATA_DIR=/srv/data
+    FLASK_DATA_DIR=/srv/data \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 # uWSGI is pyuwsgi, a Python extension in the venv: the base's python3 (from
 # apt where the base has none) and libexpat, which it links and the python
 # image does not carry, are all it needs: no libpython. No setuid or

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from app import {{ "database, " if cookiecutter.database != "none" }}logs, ready, routes, secret_key
+from app import {{ "database, " if cookiecutter.database != "none" }}logs, metrics, ready, routes, secret_key
 from app.examples import examples  # an example: `make remove-examples` deletes it
 
 # The project's name, in the pages' titles (app/templates/base.html).
@@ -34,6 +34,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     else:
         app.config.from_mapping(test_config)
     logs.configure(app)
+    # First: its hooks count and time whatever the others do (app/metrics.py).
+    app.register_blueprint(metrics.bp)
 {% if cookiecutter.database != "none" %}
     database.init_app(app)
 {% endif %}

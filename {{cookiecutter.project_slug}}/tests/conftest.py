@@ -2,9 +2,16 @@
 database, a database of each test's own with the migrations run), `client`
 (requests to it), and an environment where create_app() itself works."""
 
+import os
+import tempfile
+
 import pytest
 
-from app import create_app
+# The metrics of the tests' processes are kept in files and added up, as the
+# image's uWSGI workers' are (app/metrics.py): set before the app is imported.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="metrics-")
+
+from app import create_app  # noqa: E402 (after the setting above)
 
 KEY = "a-key-for-the-tests-only"
 

@@ -53,6 +53,12 @@ for address in $NGINX_REAL_IP_FROM; do
     echo "$address 1;" >>"$generated/trusted-proxies.conf"
 done
 
+# The addresses /metrics answers (the template denies everyone else).
+: >"$generated/metrics-from.conf"
+for address in $NGINX_METRICS_FROM; do
+    echo "allow $address;" >>"$generated/metrics-from.conf"
+done
+
 # The per-client limits, on the client's address as real-ip found it.
 : >"$generated/limits.conf"
 : >"$generated/limit-req.conf"
