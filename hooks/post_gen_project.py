@@ -53,6 +53,7 @@ COMMON = [
     "docs/README.md",
     "docs/development.md",
     "docs/files.md",
+    "docs/metrics.md",
     "docs/operating.md",
     "docs/publishing.md",
     "docs/settings.md",

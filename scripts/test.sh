@@ -36,6 +36,21 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# Debian's Prometheus scrapes a running deployment's /metrics: only its
+# program, unpacked from the package into the venv (installing the package
+# would start a server on this machine).
+if [ ! -x "$venv/bin/prometheus" ] && command -v apt-get >/dev/null; then
+    deb=$(mktemp -d)
+    if (cd "$deb" && { apt-get download -qq prometheus 2>/dev/null ||
+        { [ "$(id -u)" -eq 0 ] && apt-get update -qq && apt-get download -qq prometheus 2>/dev/null; }; }); then
+        dpkg-deb --fsys-tarfile "$deb"/prometheus_*.deb | tar -xO ./usr/bin/prometheus >"$venv/bin/prometheus.part" &&
+            chmod +x "$venv/bin/prometheus.part" && mv "$venv/bin/prometheus.part" "$venv/bin/prometheus"
+    else
+        echo "Could not download Debian's prometheus package; its test fails." >&2
+    fi
+    rm -rf "$deb"
+fi
+
 # gitlab-ci-local runs a baked project's GitLab job here (npm; 4.72 is the
 # last release for Node 20).
 if [ ! -x "$venv/bin/gitlab-ci-local" ] && command -v npm >/dev/null; then

@@ -47,6 +47,15 @@ def test_unknown_path_is_404_from_flask(served):
     assert b"Not Found" in body
 
 
+@pytest.mark.varies_with("nginx")
+def test_metrics_are_nobodys_by_default(served):
+    # NGINX_METRICS_FROM is empty until the operator names Prometheus.
+    status, headers, body = http_get(f"{served.url}/metrics")
+    assert (status, headers["Server"]) == (403, "nginx")
+    assert b"app_requests_total" not in body
+    assert http_get(f"{served.url}/nginx-metrics")[0] == 404
+
+
 def test_production_runs_without_flask_debug(served):
     # FLASK_DEBUG is make dev's alone (compose.dev.yaml).
     assert docker("exec", served.app, "printenv", "FLASK_DEBUG", check=False).returncode == 1

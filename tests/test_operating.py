@@ -6,8 +6,11 @@ the client's address comes from trusted load balancers only; logs as JSON."""
 import json
 import re
 import shutil
+import subprocess
 import threading
 import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -21,7 +24,7 @@ from engine import (
     wait_healthy,
     wait_serving,
 )
-from helpers import IMAGE, run
+from helpers import IMAGE, run, tool
 from traffic import Loop
 
 KEY_FILE = IMAGE["secret_key_file"]
@@ -103,6 +106,10 @@ def started_copy(variant, tmp_path, name, settings):
 
 FORGED = {"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "from-the-client"}
 LOAD_BALANCERS = "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 127.0.0.1"
+# Where a request from this machine to a published port comes from: its
+# Docker network's gateway (docker-proxy), in one of these.
+DOCKER_GATEWAYS = "10.0.0.0/8 172.16.0.0/12 192.168.0.0/16"
+PROMETHEUS = "198.51.100.7"
 
 
 def whoami(running):
@@ -125,8 +132,9 @@ def shared_copy(variant, tmp_path_factory):
     request timeout. Neither setting touches what the other test looks at:
     nginx's and uWSGI's error lines (the closed upstream, HARAKIRI, the
     respawn) stay text; the JSON test's requests end well within 2 s, it finds
-    its request's lines by id and counts the access log from its own start."""
-    settings = {"LOG_FORMAT": "json", "REQUEST_TIMEOUT": "2"}
+    its request's lines by id and counts the access log from its own start.
+    Prometheus, on this machine, may read /metrics."""
+    settings = {"LOG_FORMAT": "json", "REQUEST_TIMEOUT": "2", "NGINX_METRICS_FROM": DOCKER_GATEWAYS}
     tmp_path = tmp_path_factory.mktemp("operating")
     with started_copy(variant, tmp_path, f"{variant.name}-shared", settings) as running:
         yield running
@@ -168,6 +176,29 @@ class TestOneCopy:
         assert "Respawned uWSGI worker" in app_log
         assert http_get(f"{running.url}/health")[0] == 200
 
+    def test_prometheus_counts_every_request_whichever_worker_served_it(
+        self, shared_copy, tmp_path
+    ):
+        """Debian's Prometheus scrapes /metrics through nginx: 50 requests to /,
+        8 at a time so that several uWSGI workers serve them, raise its count
+        for / by exactly 50. The worker the request timeout killed (the test
+        before) no longer counts as busy; nginx's counts come in the answer."""
+        running, requests = shared_copy, 50
+        served = 'sum(app_requests_total{route="/", method="GET", status="200"})'
+        with prometheus(running.port, tmp_path) as query:
+            assert settle(query, 'up{job="app"}', 1) == 1
+            before = query(served) or 0
+            with ThreadPoolExecutor(8) as pool:
+                statuses = set(pool.map(lambda _: http_get(f"{running.url}/")[0], range(requests)))
+            assert statuses == {200}
+            assert settle(query, served, before + requests) == before + requests
+            assert query('sum(app_request_duration_seconds_count{route="/"})') == before + requests
+            # The scrape itself, and no worker that is gone.
+            assert query("app_workers_busy") == 1
+            assert query("nginx_connections_active") >= 1
+        by_worker = [count for count in counts_by_worker(running.app) if count]
+        assert len(by_worker) >= 2 and sum(by_worker) == before + requests, by_worker
+
     def test_json_logs_trace_each_request_by_nginxs_own_id(self, shared_copy):
         """With LOG_FORMAT=json, every access-log and app line is JSON and names the
         request's id, nginx's own: by default a client's headers change nothing."""
@@ -195,10 +226,82 @@ class TestOneCopy:
         assert {"message": "whoami", "request_id": request_id}.items() <= app_lines[-1].items()
 
 
+@contextmanager
+def prometheus(port, folder):
+    """Debian's Prometheus, here, scraping 127.0.0.1:port/metrics each second.
+    Yields a function that runs a query and returns its one value (None
+    while there is no such series)."""
+    config = folder / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: app\n"
+        "    metrics_path: /metrics\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    )
+    api = f"http://127.0.0.1:{free_port()}/api/v1/query"
+    with (folder / "prometheus.log").open("w") as log:
+        server = subprocess.Popen(
+            [
+                tool("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address={urllib.parse.urlsplit(api).netloc}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def query(promql):
+        status, _, body = http_get(f"{api}?{urllib.parse.urlencode({'query': promql})}")
+        assert status == 200, body
+        result = json.loads(body)["data"]["result"]
+        assert len(result) <= 1, result
+        return float(result[0]["value"][1]) if result else None
+
+    try:
+        yield query
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def settle(query, promql, expected, timeout=30):
+    """The query's value once it is expected, or the last one in timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while (value := query(promql)) != expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return value
+
+
+# Each uWSGI worker's own count of GET / (200), from its file.
+BY_WORKER = """
+import glob, os
+from prometheus_client.multiprocess import MultiProcessCollector
+for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "counter_*.db")):
+    samples = [s for m in MultiProcessCollector.merge([path], accumulate=False) for s in m.samples]
+    print(sum(s.value for s in samples if s.name == "app_requests_total"
+              and (s.labels["route"], s.labels["status"]) == ("/", "200")))
+"""
+
+
+def counts_by_worker(container):
+    lines = docker("exec", container, "python3", "-c", BY_WORKER).stdout.split()
+    return [float(line) for line in lines]
+
+
 @pytest.mark.varies_with("nginx")
 def test_a_trusted_load_balancers_headers_are_taken(variant, tmp_path):
-    settings = {"NGINX_REAL_IP_FROM": LOAD_BALANCERS}
+    """Also for /metrics: a trusted load balancer forwarding for Prometheus may
+    read it; forwarding for anyone else, or asking for itself, may not."""
+    settings = {"NGINX_REAL_IP_FROM": LOAD_BALANCERS, "NGINX_METRICS_FROM": PROMETHEUS}
     with started_copy(variant, tmp_path, f"{variant.name}-trusted", settings) as running:
+        metrics = f"{running.url}/metrics"
+        status, _, body = http_get(metrics, headers={"X-Forwarded-For": PROMETHEUS})
+        assert status == 200
+        assert b"app_requests_total" in body and b"nginx_connections_active" in body
+        assert http_get(metrics, headers=FORGED)[0] == 403
+        assert http_get(metrics)[0] == 403
         request_id, seen = whoami(running)
         assert request_id == seen["request_id"] == FORGED["X-Request-ID"]
         assert seen["remote_addr"] == FORGED["X-Forwarded-For"]

@@ -11,7 +11,7 @@ Without it (flask run) the numbers are this process's.
 A route is its rule ("/items/<int:id>"), never the path asked for: paths
 no route matches share one label (UNMATCHED), so a scan of random URLs
 cannot make a series for each. nginx answers /metrics only to the addresses
-of NGINX_METRICS_FROM, adding its connection counts (docs/operating.md#metrics).
+of NGINX_METRICS_FROM, adding its connection counts (docs/metrics.md).
 """
 
 import os
