@@ -180,7 +180,7 @@ def anonymous_volumes(container):
 def wait_serving(container, port, timeout=60):
     """Until nginx answers /health with 200 on 127.0.0.1:port, uWSGI behind
     it: what a first request needs. Docker's own health status comes later:
-    its first check runs HEALTHCHECK's --interval (10 s) after the start."""
+    its first check runs HEALTHCHECK's --interval (5 s) after the start."""
 
     def serving():
         try:
