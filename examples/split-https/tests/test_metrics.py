@@ -10,14 +10,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics import OTHER, UNMATCHED
 
+# The route asked for: one the app keeps whatever pages it has.
+ROUTE = "/health"
 # A process of its own, as a uWSGI worker is, with the tests' environment
-# (tests/conftest.py): it serves argv[1] requests to /.
-SERVES = """
+# (tests/conftest.py): it serves argv[1] requests to ROUTE.
+SERVES = f"""
 import os, sys
 from app import create_app
 client = create_app(dict(TESTING=True, SECRET_KEY=os.environ["SECRET_KEY"])).test_client()
 for _ in range(int(sys.argv[1])):
-    assert client.get("/").status_code == 200
+    assert client.get("{ROUTE}").status_code == 200
 """
 
 
@@ -44,32 +46,32 @@ def requests(client, route, status, method="GET"):
 
 
 def test_each_request_counts_once_under_its_route_and_status(client):
-    before = requests(client, "/", "200"), requests(client, UNMATCHED, "404")
-    timed = value(client, "app_request_duration_seconds_count", route="/")
+    before = requests(client, ROUTE, "200"), requests(client, UNMATCHED, "404")
+    timed = value(client, "app_request_duration_seconds_count", route=ROUTE)
     for _ in range(7):
-        client.get("/")
+        client.get(ROUTE)
     for path in ("/no-such-page", "/nor-this-one", "/wp-login.php"):
         client.get(path)
-    assert requests(client, "/", "200") == before[0] + 7
+    assert requests(client, ROUTE, "200") == before[0] + 7
     # Paths no route matches share one label: a scan makes no new series.
     assert requests(client, UNMATCHED, "404") == before[1] + 3
-    assert value(client, "app_request_duration_seconds_count", route="/") == timed + 7
+    assert value(client, "app_request_duration_seconds_count", route=ROUTE) == timed + 7
     assert requests(client, "/no-such-page", "404") == 0
 
 
 def test_a_made_up_method_shares_one_label(client):
     before = requests(client, UNMATCHED, "405", method=OTHER)
-    assert client.open("/", method="BREW").status_code == 405
+    assert client.open(ROUTE, method="BREW").status_code == 405
     assert requests(client, UNMATCHED, "405", method=OTHER) == before + 1
 
 
 def test_the_counts_of_every_process_add_up(client):
-    before = requests(client, "/", "200")
+    before = requests(client, ROUTE, "200")
     for count in (20, 30):
         assert run(SERVES, str(count))
     for _ in range(5):
-        client.get("/")
-    assert requests(client, "/", "200") == before + 55
+        client.get(ROUTE)
+    assert requests(client, ROUTE, "200") == before + 55
 
 
 def test_only_requests_in_flight_keep_workers_busy(client):
