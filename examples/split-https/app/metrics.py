@@ -1,5 +1,5 @@
 """/metrics: the app's numbers in Prometheus's text format. Requests by route,
-method and status, their latency by route, and the uWSGI workers busy now.
+method and status, their latency by route, and uWSGI's workers, busy and all.
 
 Every uWSGI worker is a process of its own, with its own counts: where
 PROMETHEUS_MULTIPROC_DIR is set (the image sets it, under /tmp), each
@@ -8,6 +8,10 @@ so 50 requests to / count 50 whichever workers served them. A start-up
 script empties the folder (docker/app/entrypoint.d/05-metrics-dir.sh).
 Without it (flask run) the numbers are this process's.
 
+The workers busy are uWSGI's own count, read at each scrape: a request pays
+nothing for it, and a worker killed mid-request (harakiri) counts no more.
+Outside uWSGI (flask run, the tests) there are none to count.
+
 A route is its rule ("/items/<int:id>"), never the path asked for: paths
 no route matches share one label (UNMATCHED), so a scan of random URLs
 cannot make a series for each. nginx answers /metrics only to the addresses
@@ -15,9 +19,7 @@ of NGINX_METRICS_FROM, adding its connection counts (docs/metrics.md).
 """
 
 import os
-import re
 import time
-from pathlib import Path
 
 from flask import Blueprint, Response, g, request
 from prometheus_client import (
@@ -25,11 +27,16 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
+
+try:
+    import uwsgi  # uWSGI's own module: only in its processes
+except ImportError:
+    uwsgi = None
 
 bp = Blueprint("metrics", __name__)
 FOLDER = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -44,12 +51,6 @@ REQUESTS = Counter(
     "app_requests", "Requests answered, by route, method and status.", ["route", "method", "status"]
 )
 LATENCY = Histogram("app_request_duration_seconds", "Time to answer, by route.", ["route"])
-# In flight: a uWSGI worker serves one request at a time, so this is the
-# workers busy; live processes only (a worker that is gone counts none).
-BUSY = Gauge(
-    "app_workers_busy", "uWSGI workers serving a request now.", multiprocess_mode="livesum"
-)
-LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
 
 
 def labels() -> tuple[str, str]:
@@ -61,7 +62,6 @@ def labels() -> tuple[str, str]:
 @bp.before_app_request
 def start():
     g.metrics_started = time.perf_counter()
-    BUSY.inc()
 
 
 @bp.after_app_request
@@ -73,38 +73,29 @@ def count(response):
     return response
 
 
-@bp.teardown_app_request
-def done(_error):
-    # Also after an unhandled exception (its 500 is counted by after_request).
-    if g.pop("metrics_started", None) is not None:
-        BUSY.dec()
+class Workers:
+    """uWSGI's workers now: how many there are, and how many serve a request
+    (the scrape's among them)."""
+
+    def collect(self):
+        workers = uwsgi.workers()
+        busy = sum(worker["status"] == b"busy" for worker in workers)
+        yield GaugeMetricFamily("app_workers", "uWSGI workers.", value=len(workers))
+        yield GaugeMetricFamily("app_workers_busy", "uWSGI workers serving a request now.", busy)
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, the process is only looked up
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # another user's: there
-    return False
-
-
-def forget_dead_workers(folder: str) -> None:
-    """A worker killed mid-request (harakiri) leaves its busy count behind:
-    drop the live gauges of processes that are gone."""
-    for path in Path(folder).glob("gauge_live*.db"):
-        match = LIVE_FILE.fullmatch(path.name)
-        if match and gone(int(match[1])):
-            multiprocess.mark_process_dead(int(match[1]), folder)
+WORKERS = CollectorRegistry()
+if uwsgi:
+    WORKERS.register(Workers())
 
 
 @bp.get("/metrics")
 def metrics():
-    registry = REGISTRY
     if FOLDER:
-        forget_dead_workers(FOLDER)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, FOLDER)
+    else:
+        registry = REGISTRY  # this process's own
+    numbers = generate_latest(registry) + generate_latest(WORKERS)
     # Prometheus's classic text format, which every Prometheus reads.
-    return Response(generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
+    return Response(numbers, headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
