@@ -45,6 +45,15 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "Docker engine, buildx >= 0.17 or docker compose missing, and this is not root on Debian: install them and retry." >&2
     exit 1
 fi
+# One set-up at a time: the test suite's workers may each ask for the engine,
+# and tests/infra/ensure-qemu.sh installs with apt-get too (apt refuses a
+# second apt-get at once). Whoever waited finds the engine ready.
+exec 9>>/tmp/flask-docker-apt.lock
+flock 9
+if docker info >/dev/null 2>&1 && have_buildx && have_compose; then
+    default_to_buildx
+    exit 0
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 tmp=$(mktemp -d)
@@ -166,7 +175,7 @@ if docker info >/dev/null 2>&1; then
     exit 0
 fi
 echo "Starting dockerd (log: $log) ..." >&2
-nohup dockerd >"$log" 2>&1 &
+nohup dockerd >"$log" 2>&1 9>&- & # the engine outlives this script: not its lock
 for _ in $(seq 60); do
     docker info >/dev/null 2>&1 && exit 0
     sleep 1

@@ -13,6 +13,10 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
     echo "ensure-qemu.sh: arm64 emulation is not registered, and this is not root on Debian" >&2
     exit 1
 fi
+# One apt-get at a time with scripts/ensure-docker.sh, which a test suite's
+# other worker may run now.
+exec 9>>/tmp/flask-docker-apt.lock
+flock 9
 if ! command -v qemu-aarch64-static >/dev/null || ! command -v update-binfmts >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

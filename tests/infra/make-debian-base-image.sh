@@ -37,6 +37,13 @@ image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
 # shellcheck source=tests/infra/stand-in.sh
 . "$(dirname "$0")/stand-in.sh"
+# One maker of an image at a time (the test suite's workers may ask for the
+# same one together): whoever waited finds it made. The lock is opened for
+# reading, so that one another user made is still ours to take.
+lock=/tmp/flask-docker-${image//[:\/]/_}.lock
+[ -e "$lock" ] || : >"$lock"
+exec 8<"$lock"
+flock 8
 needs_making "$image" "$version" "$platform" || exit 0
 
 slim() {
@@ -87,10 +94,12 @@ CONF
 
 if [ ! -s "$tarball" ]; then
     command -v debootstrap >/dev/null || {
-        # A fresh machine may have no package lists yet.
+        # A fresh machine may have no package lists yet; one apt-get at a
+        # time with scripts/ensure-docker.sh and ensure-qemu.sh.
+        flock 9
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-    }
+    } 9>>/tmp/flask-docker-apt.lock
     if [ -n "$platform" ]; then "$(dirname "$0")/ensure-qemu.sh"; fi
     rootfs=$(mktemp -d)
     echo "debootstrap $suite $arch (about 30 s natively, a few minutes under QEMU) ..." >&2
