@@ -33,10 +33,15 @@ ORDER_LINE = re.compile(r"Added order \S+ to the db")
 ISSUED_LINE = re.compile(r"Issued certificate serial (\S+) for order")
 
 
+def make_pebble(version):
+    """The command that makes the Pebble image of version when it is missing."""
+    return [INFRA / "make-pebble-image.sh", version]
+
+
 def pebble_image(version=PEBBLE_VERSION):
     """Make the Pebble image when it is missing (seconds); fails or skips why not."""
     image = f"flask-docker-test/pebble:{version}"
-    result = run(INFRA / "make-pebble-image.sh", version, check=False, timeout=900)
+    result = run(*make_pebble(version), check=False, timeout=900)
     if result.returncode != 0:
         skip_or_fail(f"could not make {image}: {result.stderr}")
     return image

@@ -5,6 +5,8 @@ tagged image made here is removed again, also when a test fails.
 """
 
 import itertools
+import os
+import signal
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from engine import (
     docker,
     engine_problem,
     free_port,
+    make_meanwhile,
     stand_in,
     wait_serving,
 )
@@ -71,6 +74,49 @@ def pytest_collection_modifyitems(config, items):
         dropped = set(left_out)
         items[:] = [item for item in items if item not in dropped]
     config.stash[NARROWED] = len(left_out)
+
+
+MEANWHILE = pytest.StashKey[subprocess.Popen | None]()
+
+
+def images_to_make(items):
+    """The make-*-image.sh commands of the images these Docker tests need, in
+    the order they need them: each variant's base, and what a module names in
+    STAND_INS."""
+    commands = {}
+    for item in items:
+        if not item.get_closest_marker("docker") or item.get_closest_marker("arm64"):
+            continue  # the arm64 test runs beside them, and makes its own
+        params = getattr(item, "callspec", None) and item.callspec.params
+        variant = params and (params.get("variant") or params.get("tls_variant"))
+        for command in [variant and stand_in(variant[0]), *getattr(item.module, "STAND_INS", ())]:
+            if command:
+                commands.setdefault(tuple(map(str, command)), command)
+    return list(commands.values())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """Once the first Docker test has the engine (its set-up passed), the
+    images the Docker tests from there on need are made in the background
+    (make_meanwhile)."""
+    result = yield
+    config = item.config
+    if MEANWHILE not in config.stash and "engine" in item.fixturenames:
+        if not item.get_closest_marker("arm64"):
+            config.stash[MEANWHILE] = None  # tried once
+            following = item.session.items[item.session.items.index(item) :]
+            if not engine_problem():
+                config.stash[MEANWHILE] = make_meanwhile(images_to_make(following))
+    return result
+
+
+def pytest_sessionfinish(session):
+    """A background maker still running (a run cut short) is stopped."""
+    maker = session.config.stash.get(MEANWHILE, None)
+    if maker and maker.poll() is None:
+        os.killpg(maker.pid, signal.SIGTERM)
+        maker.wait(timeout=30)
 
 
 def pytest_terminal_summary(terminalreporter, config):

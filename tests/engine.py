@@ -11,9 +11,11 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -57,6 +59,19 @@ def stand_in(image):
     if repository in ("postgres", "redis"):
         return [INFRA / f"make-{repository}-image.sh", tag]
     return None
+
+
+def make_meanwhile(commands):
+    """Start running these make-*-image.sh commands in the background, one
+    after another, and return the process. On a fresh machine each image takes
+    minutes (a python stand-in compiles CPython) while the tests before the one
+    that needs it mostly wait on containers; that test's own call then waits
+    for this maker (the scripts take a lock per image) or finds the image made.
+    A failure here is left for that call to report."""
+    script = "; ".join(f"{shlex.join(map(str, command))} >/dev/null 2>&1" for command in commands)
+    return subprocess.Popen(["bash", "-c", script], start_new_session=True,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
 
 
 def base_image_problem(image):

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 from acme import (
     DOMAIN,
+    PEBBLE_VERSION,
     Connection,
     Pebble,
     certificate_field,
     client_context,
     handshake,
+    make_pebble,
     pebble_image,
     serial,
 )
@@ -31,6 +33,10 @@ from helpers import IMAGE, RUN_PREFIX, make_certificate, run, tool
 from traffic import Loop
 
 BASE = "debian:trixie-slim"
+# The CA without renewal information (ARI), beside the site's.
+OLDER_PEBBLE = "2.4.0"
+# Made in the background while earlier Docker tests run (deployments.py).
+STAND_INS = [make_pebble(PEBBLE_VERSION), make_pebble(OLDER_PEBBLE)]
 UID = IMAGE["uid"]
 ACME_DIR = "/srv/data/acme"
 # Seconds between checks, and the longest wait before a retry after a failure.
@@ -220,8 +226,9 @@ def test_the_cas_renewal_information_decides_else_the_days_left(site, tmp_path):
     due = ["--env", "ACME_RENEW_DAYS=100000"]
     docker("exec", *due, site.name, "acme-renew")
     assert site.pebble.orders() == orders, "ARI says not yet: no order"
-    pebble_image("2.4.0")
-    with Pebble(tmp_path / "pebble-2.4.0", site.http_port, version="2.4.0", tls=site.pebble) as old:
+    pebble_image(OLDER_PEBBLE)
+    with Pebble(tmp_path / f"pebble-{OLDER_PEBBLE}", site.http_port, version=OLDER_PEBBLE,
+                tls=site.pebble) as old:  # fmt: skip
         old.start()
         # An account and certificate of this CA's, beside the site's (its
         # challenges are answered the same way).

@@ -24,6 +24,7 @@ from engine import (
     free_port,
     http_get,
     image_id,
+    stand_in,
     wait_serving,
 )
 from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
@@ -31,6 +32,8 @@ from helpers import DEFAULT_BASE, IMAGE, RUN_PREFIX, bake, run, skip_or_fail
 pytestmark = pytest.mark.docker
 
 BASE = DEFAULT_BASE
+# Made in the background while earlier Docker tests run (deployments.py).
+STAND_INS = [stand_in(IMAGE["postgres_image"])]
 UPGRADE = "Running upgrade"
 MADE = "made the database's password"
 BROKEN = '''"""A migration that fails."""

@@ -18,12 +18,15 @@ from engine import (
     docker,
     free_port,
     http_get,
+    stand_in,
     wait_serving,
     wait_until,
 )
 from helpers import IMAGE, RUN_PREFIX, run, skip_or_fail
 
 BASE = "debian:trixie-slim"
+# Made in the background while earlier Docker tests run (deployments.py).
+STAND_INS = [stand_in(IMAGE["redis_image"])]
 # WORKER_TIME_LIMIT here: a task taken by a worker that died is handed out
 # again after twice that (the visibility timeout), instead of 4 minutes.
 TIME_LIMIT = 5

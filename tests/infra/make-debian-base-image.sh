@@ -37,13 +37,6 @@ image_ca=/usr/local/share/host-ca/ca-certificates.crt
 
 # shellcheck source=tests/infra/stand-in.sh
 . "$(dirname "$0")/stand-in.sh"
-# One maker of an image at a time (the test suite's workers may ask for the
-# same one together): whoever waited finds it made. The lock is opened for
-# reading, so that one another user made is still ours to take.
-lock=/tmp/flask-docker-${image//[:\/]/_}.lock
-[ -e "$lock" ] || : >"$lock"
-exec 8<"$lock"
-flock 8
 needs_making "$image" "$version" "$platform" || exit 0
 
 slim() {

@@ -19,6 +19,7 @@ image="flask-docker-test/pebble:$version"
 script_version=1
 # shellcheck source=tests/infra/stand-in.sh
 . ./stand-in.sh
+take_lock "$image"
 if docker image inspect "$image" >/dev/null 2>&1; then
     made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
     [ "$made_by" = "$script_version" ] && exit 0

@@ -5,11 +5,23 @@
 # The label every stand-in carries: the version of the script that made it.
 label=org.flask-docker.stand-in
 
-# needs_making IMAGE VERSION [PLATFORM]: whether to make IMAGE. Not when it is
-# there (a pulled image is never replaced; a stand-in only when an older
-# version of its script made it) or when it can be pulled.
+# take_lock IMAGE: wait until no other maker of IMAGE runs (the test suite
+# makes the ones it will need in the background while a test may ask for one),
+# then hold its lock (fd 8) until this script ends: whoever waited finds it
+# made. Opened for reading, so that a lock another user made is ours to take.
+take_lock() {
+    local lock=/tmp/flask-docker-${1//[:\/]/_}.lock
+    [ -e "$lock" ] || : >"$lock"
+    exec 8<"$lock"
+    flock 8
+}
+
+# needs_making IMAGE VERSION [PLATFORM]: whether to make IMAGE (its lock
+# taken). Not when it is there (a pulled image is never replaced; a stand-in
+# only when an older version of its script made it) or when it can be pulled.
 needs_making() {
     local image=$1 version=$2 platform=${3:-} made_by
+    take_lock "$image"
     if docker image inspect "$image" >/dev/null 2>&1; then
         made_by=$(docker image inspect --format "{{ index .Config.Labels \"$label\" }}" "$image")
         case "$made_by" in
