@@ -20,8 +20,6 @@ ARG APP_PORT=3031
 {% include "dockerfile/build-stages.Dockerfile" %}
 # The reverse proxy: nginx alone, publishing the site.
 FROM ${BASE_IMAGE} AS proxy
-ARG APP_UID
-ARG APP_GID
 ARG TARGETARCH
 # Where things are in this image. nginx listens on NGINX_PORT;
 # its entrypoint script renders NGINX_TEMPLATE into NGINX_RUN_DIR (/tmp: the
@@ -44,9 +42,13 @@ RUN --mount=type=cache,id=apt-cache-$TARGETARCH,target=/var/cache/apt,sharing=lo
     && apt-get install -y --no-install-recommends nginx gettext-base tini \
     && ln -sf "$NGINX_RUN_DIR/nginx.conf" /etc/nginx/nginx.conf \
     && ln -sf /dev/stderr /var/log/nginx/error.log \
-    && groupadd --gid "$APP_GID" app \
-    && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
     && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# The image's user: another APP_UID (docker build --build-arg APP_UID=1000 .)
+# re-runs the steps from here on, not the installation of packages above.
+ARG APP_UID
+ARG APP_GID
+RUN groupadd --gid "$APP_GID" app \
+    && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app
 # Settings, read by the entrypoint when the container starts (docs/settings.md).
 ENV REQUEST_TIMEOUT=30 \
     LOG_FORMAT=text \
@@ -85,8 +87,6 @@ LABEL maintainer="{{ cookiecutter.author_name }} <{{ cookiecutter.author_email }
       org.opencontainers.image.title="{{ cookiecutter.project_slug }}" \
       org.opencontainers.image.description="{{ cookiecutter.description }}" \
       org.opencontainers.image.licenses="{{ cookiecutter.license if cookiecutter.license != "proprietary" else "LicenseRef-Proprietary" }}"
-ARG APP_UID
-ARG APP_GID
 ARG APP_PORT
 ARG TARGETARCH
 # uWSGI reads UWSGI_* variables as options: the proxy reaches it on the
@@ -108,9 +108,13 @@ RUN --mount=type=cache,id=apt-cache-$TARGETARCH,target=/var/cache/apt,sharing=lo
         apt-get install -y --no-install-recommends python3; \
     fi \
     && apt-get install -y --no-install-recommends tini libexpat1 \
-    && groupadd --gid "$APP_GID" app \
+    && find / -xdev -perm /6000 -type f -exec chmod a-s {} +
+# The image's user: another APP_UID (docker build --build-arg APP_UID=1000 .)
+# re-runs the steps from here on, not the installation of packages above.
+ARG APP_UID
+ARG APP_GID
+RUN groupadd --gid "$APP_GID" app \
     && useradd --uid "$APP_UID" --gid app --no-create-home --shell /usr/sbin/nologin app \
-    && find / -xdev -perm /6000 -type f -exec chmod a-s {} + \
     && install -d -o app -g app "$FLASK_DATA_DIR"
 # FLASK_* variables become app.config entries: the app keeps its files in
 # FLASK_DATA_DIR, where every deployment mounts a volume. Every deployment
