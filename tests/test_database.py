@@ -12,6 +12,7 @@ database is at a migration that image does not have."""
 import http.client
 import json
 import sqlite3
+import subprocess
 import threading
 import time
 
@@ -197,13 +198,27 @@ def test_reinstalls_migrate_once_keeping_the_rows(installed):
 
     # /ready follows PostgreSQL, /health does not (SQLite is a file of the
     # app's own, never down alone): stopped, every replica answers /ready
-    # with 503 naming it; started again, ready again.
+    # with 503 naming it; started again, ready again. A migration started
+    # meanwhile waits for it, and then runs.
     if "postgres" in installed.name:
         assert readiness(installed) == (200, 200, {"status": "ready"})
         installed.compose("stop", "db")
         down = (200, 503, {"status": "unavailable", "down": ["database"]})
         assert [readiness(installed) for _ in range(4)] == [down] * 4  # both replicas
+        migrate = subprocess.Popen(
+            ["docker", "compose", "run", "--rm", "--no-deps", "-T", "migrate"],
+            cwd=installed.project, env=installed.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        waited = []
+        for line in migrate.stdout:  # until it says it waits (or ends)
+            waited.append(line)
+            if "The database does not answer" in line:
+                break
         installed.compose("start", "db")
+        output = "".join(waited) + migrate.communicate(timeout=180)[0]
+        assert migrate.returncode == 0, output
+        assert "The database does not answer" in output
         deadline = time.monotonic() + 60
         while readiness(installed)[1] != 200:
             assert time.monotonic() < deadline, "not ready again once the database is back"

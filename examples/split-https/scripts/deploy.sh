@@ -36,10 +36,11 @@ for image in $images; do
 done
 
 # The new images, then the migrations they bring, where there is a database.
+has_migrate() {
+    docker compose config --services | grep -qx migrate
+}
 build() {
-    docker compose build && {
-        ! docker compose config --services | grep -qx migrate || docker compose run --rm migrate
-    }
+    docker compose build && { ! has_migrate || docker compose run --rm migrate; }
 }
 
 # Each image with a :previous and its current one trade tags.
@@ -89,7 +90,11 @@ if [ -n "$old" ]; then
     # shellcheck disable=SC2086 # one container id per word
     docker stop $old >/dev/null && docker rm $old >/dev/null
 fi
-docker compose up --detach --wait
+if ! docker compose up --detach --wait; then
+    # Compose says a one-off failed but not why; the migration's log does.
+    ! has_migrate || docker compose logs --no-log-prefix --tail 30 migrate >&2
+    die "the containers did not all start (see above)"
+fi
 
 # The images this update replaced, each between spaces.
 changed=""
