@@ -3,11 +3,12 @@ compose, PostgreSQL under compose (a stand-in of the official image when no
 registry answers). A row written through nginx is read back and outlives a
 re-install; the migrations run exactly once, never in the app's replicas; a
 broken migration stops the start and leaves the running app alone; /ready
-answers 503 while PostgreSQL is down; PostgreSQL's password is made once, with
-no step before, and never shown. A backup made while rows are written
-brings them back once the data is gone, and a damaged or foreign file is
-refused; a rollback goes back to the previous image, and is refused once the
-database is at a migration that image does not have."""
+answers 503 while PostgreSQL is down, and a migration waits for it to come
+back; PostgreSQL's password is made once, with no step before, and never
+shown. A backup made while rows are written brings them back once the data
+is gone, and a damaged or foreign file is refused; a rollback goes back to
+the previous image, and is refused once the database is at a migration that
+image does not have."""
 
 import http.client
 import json
